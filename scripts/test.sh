@@ -56,6 +56,11 @@ fi
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
+echo "== lint"
+out="$LOG/lint.log"
+if scripts/lint.sh > "$out" 2>&1; then echo "ok 1 - lint" >> "$out"; rc=0; else echo "not ok 1 - lint" >> "$out"; rc=1; fi
+count_tap lint "$out" $rc
+
 echo "== unit tests (asan)"
 for t in $(find build/asan/tests -type f -perm -u+x | sort); do
   run_suite "unit/${t#build/asan/tests/}" 300 "$t"

@@ -28,11 +28,12 @@ typedef struct ig_store_entry {
     int64_t mtime_ns;
 } ig_store_entry;
 
-typedef struct ig_store_list {
+/* One page of a listing (the type is not called ig_store_list: that is the function). */
+typedef struct ig_store_listing {
     ig_store_entry *entries; /* sorted by key (bytewise) */
     size_t count;
     char *next_start_after;  /* NULL when the listing is complete; else pass as start_after */
-} ig_store_list;
+} ig_store_listing;
 
 typedef struct ig_store_ops {
     int (*put)(ig_store *s, const char *key, const void *data, size_t len, bool if_absent,
@@ -41,7 +42,7 @@ typedef struct ig_store_ops {
                      ig_errbuf *eb);
     int (*head)(ig_store *s, const char *key, ig_store_stat *st, ig_errbuf *eb);
     int (*list)(ig_store *s, const char *prefix, const char *start_after, size_t max,
-                ig_store_list *out, ig_errbuf *eb);
+                ig_store_listing *out, ig_errbuf *eb);
     int (*del)(ig_store *s, const char *key, ig_errbuf *eb);
     int (*uri)(ig_store *s, const char *key, ig_buf *out); /* absolute URI of a key */
     void (*close)(ig_store *s);
@@ -58,6 +59,9 @@ void ig_store_close(ig_store *s);
 
 /* true if key follows the rules above. */
 bool ig_store_key_valid(const char *key);
+/* The same check for a key given as a slice (bytes from the wire; an embedded NUL makes
+ * it invalid). Returns NULL if valid, else a fixed English reason ("empty segment", ...). */
+const char *ig_store_key_check(ig_str key);
 
 /* Atomic put (replaces an existing object). */
 int ig_store_put(ig_store *s, const char *key, const void *data, size_t len, ig_errbuf *eb);
@@ -75,8 +79,8 @@ int ig_store_head(ig_store *s, const char *key, ig_store_stat *st, ig_errbuf *eb
  * strictly after start_after (NULL: from the beginning). Objects being written (temporary
  * files) are never listed. Free with ig_store_list_free. */
 int ig_store_list(ig_store *s, const char *prefix, const char *start_after, size_t max,
-                  ig_store_list *out, ig_errbuf *eb);
-void ig_store_list_free(ig_store_list *l);
+                  ig_store_listing *out, ig_errbuf *eb);
+void ig_store_list_free(ig_store_listing *l);
 /* Deletes; IG_ENOENT if missing. */
 int ig_store_delete(ig_store *s, const char *key, ig_errbuf *eb);
 /* Absolute URI for key (file:///abs/path/key for the fs backend) appended to out. */

@@ -86,8 +86,15 @@ void *ig_arena_alloc(ig_arena *a, size_t n)
     size_t total = bsize + sizeof(ig_arena_block);
     if (total < bsize)
         return NULL;
-    if (a->cap && (a->used + total > a->cap || a->used + total < a->used))
-        return NULL;
+    if (a->cap && (a->used + total > a->cap || a->used + total < a->used)) {
+        /* Near (or below) the cap: take a smaller block with just the room that is left. */
+        size_t hdr = sizeof(ig_arena_block);
+        size_t room = a->cap > a->used + hdr ? a->cap - a->used - hdr : 0;
+        if (room < need)
+            return NULL;
+        bsize = room;
+        total = bsize + hdr;
+    }
     ig_arena_block *nb = ig_malloc(total);
     if (!nb)
         return NULL;

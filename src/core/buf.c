@@ -161,6 +161,7 @@ int ig_buf_reserve(ig_buf *b, size_t extra)
     char *p = ig_realloc(b->data, ncap);
     if (!p)
         return IG_ENOMEM;
+    p[b->len] = 0; /* data is a C string whenever it is allocated, even before an append */
     b->data = p;
     b->cap = ncap;
     return 0;

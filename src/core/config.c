@@ -98,14 +98,30 @@ static const key_desc *find_key(const char *path)
     return NULL;
 }
 
+/* True if path ("" for the root) is a section: some key starts with "path.". */
+static bool is_section(const char *path, size_t plen)
+{
+    if (plen == 0)
+        return true;
+    for (size_t i = 0; i < NKEYS; i++)
+        if (strncmp(KEYS[i].key, path, plen) == 0 && KEYS[i].key[plen] == '.')
+            return true;
+    return false;
+}
+
 /* Parses sizes: a plain integer, or a number with B, KB, MB, GB (1000s) or KiB, MiB,
  * GiB (1024s); K/M/G alone are taken as binary. */
 static int parse_bytes(const char *v, int64_t *out)
 {
+    if (!(v[0] >= '0' && v[0] <= '9') && v[0] != '.')
+        return IG_EINVAL; /* no sign, space, "inf" or "nan" */
     char *end;
     errno = 0;
     double n = strtod(v, &end);
-    if (end == v || errno || n < 0)
+    for (const char *c = v; c < end; c++)
+        if (*c == 'x' || *c == 'X')
+            return IG_EINVAL; /* no hexadecimal */
+    if (end == v || errno || !(n >= 0)) /* !(n >= 0) also rejects NaN */
         return IG_EINVAL;
     while (*end == ' ')
         end++;
@@ -235,6 +251,9 @@ static int walk(ig_config *c, yaml_document_t *doc, yaml_node_t *node, char *pat
                 const char *file, ig_errbuf *eb)
 {
     if (node->type == YAML_MAPPING_NODE) {
+        /* Only sections are mappings (this also bounds the depth of the walk). */
+        if (!is_section(path, plen))
+            return ig_err(eb, IG_EINVAL, "config: %s %s: unknown key", file, path);
         for (yaml_node_pair_t *p = node->data.mapping.pairs.start;
              p < node->data.mapping.pairs.top; p++) {
             yaml_node_t *k = yaml_document_get_node(doc, p->key);
@@ -258,6 +277,9 @@ static int walk(ig_config *c, yaml_document_t *doc, yaml_node_t *node, char *pat
         return 0;
     }
     const key_desc *kd = find_key(path);
+    if (!kd && node->type == YAML_SCALAR_NODE && node->data.scalar.length == 0 &&
+        node->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && is_section(path, plen))
+        return 0; /* "loki:" with every key below it commented out: an empty section */
     if (!kd) {
         /* A section name used as a scalar, or a key we do not know. */
         return ig_err(eb, IG_EINVAL, "config: %s %s: unknown key", file, plen ? path : "(root)");

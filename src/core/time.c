@@ -122,10 +122,15 @@ int ig_time_parse_rfc3339(ig_str s, int64_t *ns)
         return IG_EINVAL;
     int64_t secs = ig_days_from_civil(Y, (unsigned)M, (unsigned)D) * 86400 + h * 3600 + mi * 60 +
                    sec - off;
-    /* int64 ns covers 1677-09-21 .. 2262-04-11 */
-    if (secs > INT64_MAX / IG_NS_PER_S - 1 || secs < INT64_MIN / IG_NS_PER_S + 1)
+    /* int64 ns covers 1677-09-21T00:12:43.145224192Z .. 2262-04-11T23:47:16.854775807Z */
+    int64_t r;
+    if (secs < 0 && frac > 0) { /* keep the product in range near the minimum */
+        secs += 1;
+        frac -= IG_NS_PER_S;
+    }
+    if (__builtin_mul_overflow(secs, IG_NS_PER_S, &r) || __builtin_add_overflow(r, frac, &r))
         return IG_ERANGE;
-    *ns = secs * IG_NS_PER_S + frac;
+    *ns = r;
     return 0;
 }
 
@@ -190,6 +195,7 @@ static int parse_decimal_seconds(ig_str s, int64_t *ns, int round_ms)
         whole = whole * 10 + (s.ptr[i] - '0');
         i++;
     }
+    size_t wend = i;
     int64_t frac = 0;
     int nd = 0;
     int had_frac_digit = 0;
@@ -204,7 +210,7 @@ static int parse_decimal_seconds(ig_str s, int64_t *ns, int round_ms)
             i++;
         }
     }
-    if (i != s.len || (i == wstart && !had_frac_digit))
+    if (i != s.len || (wend == wstart && !had_frac_digit))
         return IG_EINVAL;
     while (nd < 9) {
         frac *= 10;
@@ -212,7 +218,9 @@ static int parse_decimal_seconds(ig_str s, int64_t *ns, int round_ms)
     }
     if (round_ms)
         frac = (frac + IG_NS_PER_MS / 2) / IG_NS_PER_MS * IG_NS_PER_MS;
-    int64_t v = whole * IG_NS_PER_S + frac;
+    int64_t v;
+    if (__builtin_mul_overflow(whole, IG_NS_PER_S, &v) || __builtin_add_overflow(v, frac, &v))
+        return IG_ERANGE;
     *ns = neg ? -v : v;
     return 0;
 }

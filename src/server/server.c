@@ -1,11 +1,214 @@
-/* Placeholder until the listeners land in this file (same session). */
+/* `icegate run`: opens the listeners of the selected roles, serves until SIGTERM/SIGINT,
+ * then stops accepting, lets in-flight requests finish (up to shutdown_timeout) and exits.
+ *
+ * Every listener answers /ready, /health and /metrics; an API whose implementation has
+ * not landed yet answers 501 naming the API, so clients get an honest answer. */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "icegate/http.h"
+#include "icegate/log.h"
+#include "icegate/metrics.h"
+#include "icegate/time.h"
+#include "icegate/version.h"
 #include "server/server.h"
+
+typedef struct listener_def {
+    const char *name;      /* listener name */
+    int role;              /* IG_ROLE_* that opens it */
+    const char *api;       /* human name of its API, for 501 messages */
+    const char *api_prefix; /* routes under this prefix answer 501 until built */
+    const char *ready_body;
+} listener_def;
+
+static const listener_def LISTENERS[] = {
+    {"otlp_http", IG_ROLE_INGEST, "OTLP/HTTP and Loki push ingest", "/*", "ready\n"},
+    {"otlp_grpc", IG_ROLE_INGEST, "OTLP/gRPC ingest", "/*", "ready\n"},
+    {"loki", IG_ROLE_QUERY, "Loki query API", "/loki/api/v1/*", "ready\n"},
+    {"tempo", IG_ROLE_QUERY, "Tempo query API", "/api/*", "ready\n"},
+    {"prometheus", IG_ROLE_QUERY, "Prometheus query API", "/api/v1/*",
+     "Prometheus Server is Ready.\n"},
+    {"maintain", IG_ROLE_MAINTAIN, "maintain admin API", "/maintain/*", "ready\n"},
+    {"catalog", IG_ROLE_MAINTAIN, "Iceberg REST catalog", "/v1/*", "ready\n"},
+};
+#define NLISTENERS (sizeof LISTENERS / sizeof LISTENERS[0])
+
+static int listener_port(const ig_config *cfg, const char *name)
+{
+    if (!strcmp(name, "otlp_http"))
+        return cfg->otlp_http.listen.port;
+    if (!strcmp(name, "otlp_grpc"))
+        return cfg->otlp_grpc.listen.port;
+    if (!strcmp(name, "loki"))
+        return cfg->loki.listen.port;
+    if (!strcmp(name, "tempo"))
+        return cfg->tempo.listen.port;
+    if (!strcmp(name, "prometheus"))
+        return cfg->prometheus.listen.port;
+    if (!strcmp(name, "maintain"))
+        return cfg->maintain.listen.port;
+    if (!strcmp(name, "catalog"))
+        return cfg->catalog.rest.port;
+    return 0;
+}
+
+static int64_t listener_body_cap(const ig_config *cfg, const char *name)
+{
+    if (!strcmp(name, "otlp_http"))
+        return cfg->otlp_http.max_body_bytes;
+    if (!strcmp(name, "otlp_grpc"))
+        return cfg->otlp_grpc.max_message_bytes;
+    if (!strcmp(name, "loki"))
+        return cfg->loki.max_body_bytes;
+    return 1 << 20;
+}
+
+static int h_ready(ig_http_req *req, ig_http_resp *resp, void *ud)
+{
+    const listener_def *l = ud;
+    return ig_http_resp_text(resp, 200, "text/plain; charset=utf-8", "%s", l->ready_body);
+}
+
+static int h_health(ig_http_req *req, ig_http_resp *resp, void *ud)
+{
+    return ig_http_resp_text(resp, 200, "application/json", "{\"status\":\"healthy\"}");
+}
+
+static int h_metrics(ig_http_req *req, ig_http_resp *resp, void *ud)
+{
+    resp->status = 200;
+    ig_http_resp_header(resp, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    return ig_metrics_render(&resp->body);
+}
+
+static int h_not_implemented(ig_http_req *req, ig_http_resp *resp, void *ud)
+{
+    const listener_def *l = ud;
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s is not implemented yet: %s %s", l->api, req->method, req->path);
+    return ig_http_resp_json_error(resp, 501, "not_implemented", msg);
+}
+
+static int h_status(ig_http_req *req, ig_http_resp *resp, void *ud)
+{
+    /* No maintenance job has been built yet: report each job as never run. */
+    static const char *jobs[] = {"shift", "compact", "retention", "expire-snapshots",
+                                 "remove-orphans"};
+    resp->status = 200;
+    ig_http_resp_header(resp, "Content-Type", "application/json");
+    ig_buf_append_cstr(&resp->body, "{\"version\":\"" IG_VERSION "\",\"jobs\":{");
+    for (size_t i = 0; i < sizeof jobs / sizeof jobs[0]; i++)
+        ig_buf_printf(&resp->body,
+                      "%s\"%s\":{\"implemented\":false,\"last_run\":null,\"duration_seconds\":"
+                      "null,\"outcome\":null}",
+                      i ? "," : "", jobs[i]);
+    return ig_buf_append_cstr(&resp->body, "}}");
+}
+
+static int mkdir_p(const char *path)
+{
+    char tmp[4096];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof tmp)
+        return -1;
+    memcpy(tmp, path, n + 1);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    }
+    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+        return -1;
+    return 0;
+}
 
 int ig_server_run(const ig_config *cfg, int roles)
 {
-    (void)cfg;
-    (void)roles;
-    fprintf(stderr, "icegate run: listeners not built yet\n");
-    return 1;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (mkdir_p(cfg->data_dir) != 0) {
+        fprintf(stderr, "icegate: cannot create data_dir \"%s\": %s\n", cfg->data_dir,
+                strerror(errno));
+        return 1;
+    }
+
+    ig_http_server *servers[NLISTENERS] = {0};
+    int rc = 0;
+    for (size_t i = 0; i < NLISTENERS; i++) {
+        const listener_def *l = &LISTENERS[i];
+        int port = listener_port(cfg, l->name);
+        if (!(roles & l->role) || port == 0)
+            continue;
+        ig_http_opts o = {.name = l->name,
+                          .host = cfg->listen_host,
+                          .port = port,
+                          .max_body_bytes = listener_body_cap(cfg, l->name),
+                          .max_connections = (int)cfg->max_connections};
+        ig_http_server *s = ig_http_server_new(&o);
+        if (!s) {
+            rc = 1;
+            break;
+        }
+        servers[i] = s;
+        ig_http_route(s, "GET", "/ready", h_ready, (void *)l);
+        ig_http_route(s, "GET", "/health", h_health, (void *)l);
+        ig_http_route(s, "GET", "/metrics", h_metrics, (void *)l);
+        if (!strcmp(l->name, "prometheus")) {
+            ig_http_route(s, "GET", "/-/ready", h_ready, (void *)l);
+            ig_http_route(s, "GET", "/-/healthy", h_ready, (void *)l);
+        }
+        if (!strcmp(l->name, "maintain"))
+            ig_http_route(s, "GET", "/status", h_status, (void *)l);
+        ig_http_route(s, "*", l->api_prefix, h_not_implemented, (void *)l);
+        char err[256];
+        if (ig_http_server_start(s, err, sizeof err) != 0) {
+            fprintf(stderr, "icegate: %s\n", err);
+            rc = 1;
+            break;
+        }
+        char ps[16];
+        snprintf(ps, sizeof ps, "%d", ig_http_server_port(s));
+        ig_log(IG_LOG_INFO, "listening", "listener", l->name, "host", cfg->listen_host, "port",
+               ps, NULL);
+    }
+
+    if (rc == 0) {
+        ig_log(IG_LOG_INFO, "icegate started", "version", IG_VERSION, "data_dir", cfg->data_dir,
+               NULL);
+        int sig = 0;
+        sigwait(&set, &sig);
+        ig_log(IG_LOG_INFO, "shutting down", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+               NULL);
+    }
+    for (size_t i = 0; i < NLISTENERS; i++)
+        if (servers[i])
+            ig_http_server_quiesce(servers[i]);
+    int64_t deadline = ig_mono_ns() + cfg->shutdown_timeout_ns;
+    for (size_t i = 0; i < NLISTENERS; i++) {
+        if (!servers[i])
+            continue;
+        int64_t left = deadline - ig_mono_ns();
+        int n = ig_http_server_drain(servers[i], left > 0 ? left : 0);
+        if (n > 0) {
+            char ns[16];
+            snprintf(ns, sizeof ns, "%d", n);
+            ig_log(IG_LOG_WARN, "shutdown timeout: abandoning in-flight requests", "listener",
+                   LISTENERS[i].name, "requests", ns, NULL);
+        }
+        ig_http_server_free(servers[i]);
+    }
+    if (rc == 0)
+        ig_log(IG_LOG_INFO, "stopped", NULL);
+    return rc;
 }

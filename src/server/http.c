@@ -1,0 +1,628 @@
+/* HTTP/1.1 server layer on libmicrohttpd: routing, capped bodies, form parameters,
+ * streaming responses, graceful drain, request metrics. */
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "icegate/alloc.h"
+#include "icegate/err.h"
+#include "icegate/http.h"
+#include "icegate/log.h"
+#include "icegate/metrics.h"
+#include "icegate/time.h"
+
+#define MAX_ROUTES 64
+#define FORM_MAX_PARAMS 256
+
+typedef struct route {
+    char methods[32];
+    char pattern[128];
+    size_t plen;
+    bool prefix;
+    ig_http_handler fn;
+    void *ud;
+} route;
+
+struct ig_http_server {
+    ig_http_opts opts;
+    char name[32];
+    char host[64];
+    route routes[MAX_ROUTES];
+    int nroutes;
+    struct MHD_Daemon *d;
+    MHD_socket quiesced_fd;
+    atomic_int inflight;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+};
+
+typedef struct form_param {
+    ig_str name, value;
+} form_param;
+
+typedef struct form {
+    form_param p[FORM_MAX_PARAMS];
+    int n;
+} form;
+
+/* Per-request state, allocated on the first call of the access handler. */
+typedef struct req_state {
+    ig_http_req req;
+    ig_buf body;
+    bool too_big;
+    bool counted;
+    const route *rt;
+} req_state;
+
+static bool method_ok(const route *r, const char *method)
+{
+    if (r->methods[0] == '*')
+        return true;
+    size_t ml = strlen(method);
+    const char *p = r->methods;
+    while (*p) {
+        const char *e = strchr(p, '|');
+        size_t l = e ? (size_t)(e - p) : strlen(p);
+        if (l == ml && strncmp(p, method, l) == 0)
+            return true;
+        /* HEAD is served wherever GET is. */
+        if (l == 3 && strncmp(p, "GET", 3) == 0 && strcmp(method, "HEAD") == 0)
+            return true;
+        if (!e)
+            break;
+        p = e + 1;
+    }
+    return false;
+}
+
+static bool path_match(const route *r, const char *path)
+{
+    if (r->prefix)
+        return strncmp(path, r->pattern, r->plen) == 0;
+    return strcmp(path, r->pattern) == 0;
+}
+
+ig_http_server *ig_http_server_new(const ig_http_opts *opts)
+{
+    ig_http_server *s = ig_calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->opts = *opts;
+    snprintf(s->name, sizeof s->name, "%s", opts->name ? opts->name : "http");
+    snprintf(s->host, sizeof s->host, "%s", opts->host ? opts->host : "0.0.0.0");
+    s->opts.name = s->name;
+    s->opts.host = s->host;
+    if (s->opts.max_connections <= 0)
+        s->opts.max_connections = 1024;
+    if (s->opts.max_body_bytes <= 0)
+        s->opts.max_body_bytes = 16 << 20;
+    if (s->opts.arena_cap_bytes <= 0)
+        s->opts.arena_cap_bytes = 256LL << 20;
+    s->quiesced_fd = MHD_INVALID_SOCKET;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    return s;
+}
+
+int ig_http_route(ig_http_server *s, const char *methods, const char *pattern, ig_http_handler h,
+                  void *ud)
+{
+    if (s->nroutes >= MAX_ROUTES || strlen(methods) >= sizeof s->routes[0].methods ||
+        strlen(pattern) >= sizeof s->routes[0].pattern)
+        return IG_ETOOBIG;
+    route *r = &s->routes[s->nroutes++];
+    snprintf(r->methods, sizeof r->methods, "%s", methods);
+    snprintf(r->pattern, sizeof r->pattern, "%s", pattern);
+    r->plen = strlen(pattern);
+    r->prefix = r->plen && pattern[r->plen - 1] == '*';
+    if (r->prefix)
+        r->pattern[--r->plen] = 0;
+    r->fn = h;
+    r->ud = ud;
+    return 0;
+}
+
+/* ---- request accessors ---- */
+
+const char *ig_http_header(ig_http_req *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn_, MHD_HEADER_KIND, name);
+}
+
+typedef struct count_ctx {
+    const char *name;
+    int n;
+} count_ctx;
+
+static enum MHD_Result count_iter(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  const char *value)
+{
+    count_ctx *c = cls;
+    if (strcasecmp(key, c->name) == 0)
+        c->n++;
+    return MHD_YES;
+}
+
+int ig_http_header_count(ig_http_req *req, const char *name)
+{
+    count_ctx c = {name, 0};
+    MHD_get_connection_values(req->conn_, MHD_HEADER_KIND, count_iter, &c);
+    return c.n;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+ig_str ig_http_urldecode(ig_arena *a, ig_str s, bool plus_is_space)
+{
+    char *out = ig_arena_alloc(a, s.len + 1);
+    if (!out)
+        return IG_STR_NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < s.len; i++) {
+        char c = s.ptr[i];
+        if (c == '%' && i + 2 < s.len && hexval(s.ptr[i + 1]) >= 0 &&
+            hexval(s.ptr[i + 2]) >= 0) {
+            out[o++] = (char)(hexval(s.ptr[i + 1]) * 16 + hexval(s.ptr[i + 2]));
+            i += 2;
+        } else if (c == '+' && plus_is_space) {
+            out[o++] = ' ';
+        } else {
+            out[o++] = c;
+        }
+    }
+    out[o] = 0;
+    return (ig_str){out, o};
+}
+
+/* Parses an application/x-www-form-urlencoded body once, into the request arena. */
+static form *get_form(ig_http_req *req)
+{
+    if (req->form_parsed_)
+        return req->form_;
+    req->form_parsed_ = true;
+    const char *ct = ig_http_header(req, "Content-Type");
+    if (!ct || strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0 || !req->body.len)
+        return NULL;
+    form *f = ig_arena_zalloc(&req->arena, sizeof *f);
+    if (!f)
+        return NULL;
+    ig_str b = req->body;
+    size_t i = 0;
+    while (i < b.len && f->n < FORM_MAX_PARAMS) {
+        size_t st = i;
+        while (i < b.len && b.ptr[i] != '&')
+            i++;
+        ig_str kv = {b.ptr + st, i - st};
+        i++;
+        if (!kv.len)
+            continue;
+        long eq = ig_str_index(kv, '=');
+        ig_str k = eq < 0 ? kv : (ig_str){kv.ptr, (size_t)eq};
+        ig_str v = eq < 0 ? IG_STR_NULL : (ig_str){kv.ptr + eq + 1, kv.len - (size_t)eq - 1};
+        f->p[f->n].name = ig_http_urldecode(&req->arena, k, true);
+        f->p[f->n].value = ig_http_urldecode(&req->arena, v, true);
+        if (!f->p[f->n].name.ptr || !f->p[f->n].value.ptr)
+            break;
+        f->n++;
+    }
+    req->form_ = f;
+    return f;
+}
+
+typedef struct param_ctx {
+    const char *name;
+    ig_str *out;
+    int max;
+    int n;
+} param_ctx;
+
+static enum MHD_Result param_iter(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  const char *value)
+{
+    param_ctx *c = cls;
+    if (strcmp(key, c->name) == 0) {
+        if (c->n < c->max)
+            c->out[c->n] = ig_str_from(value ? value : "");
+        c->n++;
+    }
+    return MHD_YES;
+}
+
+int ig_http_param_all(ig_http_req *req, const char *name, ig_str *values, int max)
+{
+    param_ctx c = {name, values, max, 0};
+    MHD_get_connection_values(req->conn_, MHD_GET_ARGUMENT_KIND, param_iter, &c);
+    form *f = get_form(req);
+    for (int i = 0; f && i < f->n; i++) {
+        if (ig_str_eq_cstr(f->p[i].name, name)) {
+            if (c.n < max)
+                values[c.n] = f->p[i].value;
+            c.n++;
+        }
+    }
+    return c.n;
+}
+
+bool ig_http_param(ig_http_req *req, const char *name, ig_str *value)
+{
+    ig_str v;
+    if (ig_http_param_all(req, name, &v, 1) > 0) {
+        *value = v;
+        return true;
+    }
+    return false;
+}
+
+/* ---- responses ---- */
+
+int ig_http_resp_header(ig_http_resp *resp, const char *name, const char *value)
+{
+    if (resp->nheaders_ >= 32)
+        return IG_ETOOBIG;
+    char *n = ig_strdup(name), *v = ig_strdup(value);
+    if (!n || !v) {
+        ig_free(n);
+        ig_free(v);
+        return IG_ENOMEM;
+    }
+    resp->headers_[resp->nheaders_][0] = n;
+    resp->headers_[resp->nheaders_][1] = v;
+    resp->nheaders_++;
+    return 0;
+}
+
+int ig_http_resp_text(ig_http_resp *resp, int status, const char *content_type, const char *fmt,
+                      ...)
+{
+    resp->status = status;
+    ig_buf_reset(&resp->body);
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = ig_buf_vprintf(&resp->body, fmt, ap);
+    va_end(ap);
+    if (content_type)
+        ig_http_resp_header(resp, "Content-Type", content_type);
+    return rc;
+}
+
+int ig_http_resp_json_error(ig_http_resp *resp, int status, const char *error_type, const char *msg)
+{
+    resp->status = status;
+    ig_buf_reset(&resp->body);
+    ig_buf_append_cstr(&resp->body, "{\"status\":\"error\",\"errorType\":");
+    ig_buf_json_str(&resp->body, ig_str_from(error_type));
+    ig_buf_append_cstr(&resp->body, ",\"error\":");
+    ig_buf_json_str(&resp->body, ig_str_from(msg));
+    int rc = ig_buf_putc(&resp->body, '}');
+    ig_http_resp_header(resp, "Content-Type", "application/json");
+    return rc;
+}
+
+static void resp_free_headers(ig_http_resp *resp)
+{
+    for (int i = 0; i < resp->nheaders_; i++) {
+        ig_free(resp->headers_[i][0]);
+        ig_free(resp->headers_[i][1]);
+    }
+    resp->nheaders_ = 0;
+}
+
+/* Streaming adapter from ig_http_stream_fn to MHD's content reader. */
+typedef struct stream_state {
+    ig_http_stream_fn fn;
+    void *ud;
+    void (*done)(void *);
+    ig_buf pending;
+    size_t off;
+    bool finished;
+} stream_state;
+
+static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    stream_state *st = cls;
+    while (st->off >= st->pending.len) {
+        if (st->finished)
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        ig_buf_reset(&st->pending);
+        st->off = 0;
+        int rc = st->fn(st->ud, &st->pending);
+        if (rc < 0)
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        if (rc == 0)
+            st->finished = true;
+    }
+    size_t n = st->pending.len - st->off;
+    if (n > max)
+        n = max;
+    memcpy(buf, st->pending.data + st->off, n);
+    st->off += n;
+    return (ssize_t)n;
+}
+
+static void stream_free(void *cls)
+{
+    stream_state *st = cls;
+    if (st->done)
+        st->done(st->ud);
+    ig_buf_free(&st->pending);
+    ig_free(st);
+}
+
+static enum MHD_Result queue(struct MHD_Connection *c, ig_http_resp *resp)
+{
+    struct MHD_Response *r;
+    if (resp->stream) {
+        stream_state *st = ig_calloc(1, sizeof *st);
+        if (!st) {
+            if (resp->stream_done)
+                resp->stream_done(resp->stream_ud);
+            return MHD_NO;
+        }
+        st->fn = resp->stream;
+        st->ud = resp->stream_ud;
+        st->done = resp->stream_done;
+        ig_buf_init(&st->pending, 0);
+        r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_reader, st,
+                                              stream_free);
+        if (!r) {
+            stream_free(st);
+            return MHD_NO;
+        }
+    } else {
+        size_t len;
+        char *data = ig_buf_detach(&resp->body, &len);
+        r = MHD_create_response_from_buffer_with_free_callback(len, data ? data : (char *)"",
+                                                               data ? ig_free : NULL);
+        if (!r) {
+            ig_free(data);
+            return MHD_NO;
+        }
+    }
+    for (int i = 0; i < resp->nheaders_; i++)
+        MHD_add_response_header(r, resp->headers_[i][0], resp->headers_[i][1]);
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)(resp->status ? resp->status : 200), r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result queue_simple(struct MHD_Connection *c, int status, const char *ctype,
+                                    const char *body)
+{
+    ig_http_resp resp = {0};
+    ig_buf_init(&resp.body, 0);
+    ig_http_resp_text(&resp, status, ctype, "%s", body);
+    enum MHD_Result r = queue(c, &resp);
+    resp_free_headers(&resp);
+    ig_buf_free(&resp.body);
+    return r;
+}
+
+/* ---- the access handler ---- */
+
+static void record_metrics(ig_http_server *s, const req_state *st, int status)
+{
+    char labels[256];
+    const char *rt = st->rt ? st->rt->pattern : "other";
+    snprintf(labels, sizeof labels, "listener=\"%s\",route=\"%s%s\",code=\"%d\"", s->name, rt,
+             st->rt && st->rt->prefix ? "*" : "", status);
+    ig_metric_add(ig_counter("icegate_http_requests_total", "HTTP requests by listener, route and "
+                             "status code.", labels), 1);
+    snprintf(labels, sizeof labels, "listener=\"%s\",route=\"%s%s\"", s->name, rt,
+             st->rt && st->rt->prefix ? "*" : "");
+    double secs = (double)(ig_mono_ns() - st->req.start_mono_ns) / 1e9;
+    ig_metric_observe(ig_histogram("icegate_http_request_duration_seconds",
+                                   "HTTP request latency by listener and route.", labels,
+                                   IG_LATENCY_BUCKETS, IG_LATENCY_NBUCKETS),
+                      secs);
+}
+
+static void inflight_done(ig_http_server *s)
+{
+    pthread_mutex_lock(&s->mu);
+    if (atomic_fetch_sub(&s->inflight, 1) == 1)
+        pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    ig_http_server *s = cls;
+    req_state *st = *con_cls;
+    if (!st) {
+        st = ig_calloc(1, sizeof *st);
+        if (!st)
+            return MHD_NO;
+        *con_cls = st;
+        atomic_fetch_add(&s->inflight, 1);
+        st->counted = true;
+        st->req.start_mono_ns = ig_mono_ns();
+        ig_arena_init(&st->req.arena, (size_t)s->opts.arena_cap_bytes);
+        ig_buf_init(&st->body, (size_t)s->opts.max_body_bytes);
+        st->req.method = method;
+        st->req.path = url;
+        st->req.listener = s->name;
+        st->req.conn_ = c;
+        st->req.srv_ = s;
+        /* Route now, so that a too-large body can be refused before it is read. */
+        for (int i = 0; i < s->nroutes; i++)
+            if (path_match(&s->routes[i], url) && method_ok(&s->routes[i], method)) {
+                st->rt = &s->routes[i];
+                break;
+            }
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+        int64_t n;
+        if (cl && ig_str_to_i64(ig_str_from(cl), &n) == 0 && n > s->opts.max_body_bytes) {
+            char msg[160];
+            snprintf(msg, sizeof msg,
+                     "request body too large: %lld bytes, the limit is %lld bytes\n",
+                     (long long)n, (long long)s->opts.max_body_bytes);
+            record_metrics(s, st, 413);
+            return queue_simple(c, 413, "text/plain; charset=utf-8", msg);
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (!st->too_big && ig_buf_append(&st->body, upload_data, *upload_data_size) != 0)
+            st->too_big = true;
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (st->too_big) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "request body too large: the limit is %lld bytes\n",
+                 (long long)s->opts.max_body_bytes);
+        record_metrics(s, st, 413);
+        return queue_simple(c, 413, "text/plain; charset=utf-8", msg);
+    }
+    st->req.body = ig_buf_str(&st->body);
+    if (!st->req.body.ptr)
+        st->req.body = IG_STR("");
+
+    const route *rt = st->rt;
+    if (!rt) {
+        bool path_known = false;
+        for (int i = 0; i < s->nroutes; i++)
+            path_known |= path_match(&s->routes[i], url);
+        record_metrics(s, st, path_known ? 405 : 404);
+        if (path_known)
+            return queue_simple(c, 405, "text/plain; charset=utf-8", "method not allowed\n");
+        return queue_simple(c, 404, "text/plain; charset=utf-8", "404 page not found\n");
+    }
+    ig_http_resp resp = {0};
+    ig_buf_init(&resp.body, 0);
+    resp.status = 200;
+    int rc = rt->fn(&st->req, &resp, rt->ud);
+    if (rc < 0 && !resp.stream) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "internal error: %s", ig_strerror(rc));
+        resp_free_headers(&resp);
+        ig_http_resp_json_error(&resp, 500, "internal", msg);
+    }
+    record_metrics(s, st, resp.status ? resp.status : 200);
+    enum MHD_Result r = queue(c, &resp);
+    resp_free_headers(&resp);
+    ig_buf_free(&resp.body);
+    return r;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    ig_http_server *s = cls;
+    req_state *st = *con_cls;
+    if (!st)
+        return;
+    ig_arena_free(&st->req.arena);
+    ig_buf_free(&st->body);
+    bool counted = st->counted;
+    ig_free(st);
+    *con_cls = NULL;
+    if (counted)
+        inflight_done(s);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = 0;
+    ig_log(IG_LOG_DEBUG, "http server", "listener", (const char *)cls, "detail", msg, NULL);
+}
+
+int ig_http_server_start(ig_http_server *s, char *err, size_t errlen)
+{
+    struct addrinfo hints = {0}, *ai = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    char portstr[16];
+    snprintf(portstr, sizeof portstr, "%d", s->opts.port);
+    int gai = getaddrinfo(s->host, portstr, &hints, &ai);
+    if (gai || !ai) {
+        snprintf(err, errlen, "listener %s: cannot resolve listen host \"%s\": %s", s->name,
+                 s->host, gai_strerror(gai));
+        return IG_EINVAL;
+    }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                     MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    if (ai->ai_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    s->d = MHD_start_daemon(
+        flags, (uint16_t)s->opts.port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
+        ai->ai_addr, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)s->opts.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)300,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_EXTERNAL_LOGGER,
+        mhd_log, s->name, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
+    freeaddrinfo(ai);
+    if (!s->d) {
+        snprintf(err, errlen, "listener %s: cannot listen on %s:%d (port in use or not allowed)",
+                 s->name, s->host, s->opts.port);
+        return IG_EIO;
+    }
+    return 0;
+}
+
+int ig_http_server_port(const ig_http_server *s)
+{
+    if (!s->d)
+        return 0;
+    const union MHD_DaemonInfo *i = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+    return i ? i->port : 0;
+}
+
+void ig_http_server_quiesce(ig_http_server *s)
+{
+    if (s->d && s->quiesced_fd == MHD_INVALID_SOCKET)
+        s->quiesced_fd = MHD_quiesce_daemon(s->d);
+}
+
+int ig_http_server_drain(ig_http_server *s, int64_t timeout_ns)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    int64_t ns = deadline.tv_nsec + timeout_ns % IG_NS_PER_S;
+    deadline.tv_sec += (time_t)(timeout_ns / IG_NS_PER_S + ns / IG_NS_PER_S);
+    deadline.tv_nsec = (long)(ns % IG_NS_PER_S);
+    pthread_mutex_lock(&s->mu);
+    while (atomic_load(&s->inflight) > 0)
+        if (pthread_cond_timedwait(&s->cv, &s->mu, &deadline) != 0)
+            break;
+    int left = atomic_load(&s->inflight);
+    pthread_mutex_unlock(&s->mu);
+    return left;
+}
+
+void ig_http_server_free(ig_http_server *s)
+{
+    if (!s)
+        return;
+    if (s->d)
+        MHD_stop_daemon(s->d);
+    if (s->quiesced_fd != MHD_INVALID_SOCKET)
+        close(s->quiesced_fd);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    ig_free(s);
+}
