@@ -53,16 +53,16 @@
 #include "icegate/buf.h"
 #include "icegate/err.h"
 
-#define JSON_DEPTH_LIMIT 1024   /* hard upper bound for max_depth */
-#define JSON_DEFAULT_DEPTH 128  /* default max_depth: nested objects/arrays */
+#define JSON_DEPTH_LIMIT 1024  /* hard upper bound for max_depth */
+#define JSON_DEFAULT_DEPTH 128 /* default max_depth: nested objects/arrays */
 
 enum json_type {
-    JSON_EOF = 0,    /* after the top-level value and trailing whitespace */
-    JSON_OBJ,        /* '{' */
-    JSON_OBJ_END,    /* '}' */
-    JSON_ARR,        /* '[' */
-    JSON_ARR_END,    /* ']' */
-    JSON_KEY,        /* an object member name (the ':' is consumed with it) */
+    JSON_EOF = 0, /* after the top-level value and trailing whitespace */
+    JSON_OBJ,     /* '{' */
+    JSON_OBJ_END, /* '}' */
+    JSON_ARR,     /* '[' */
+    JSON_ARR_END, /* ']' */
+    JSON_KEY,     /* an object member name (the ':' is consumed with it) */
     JSON_STRING,
     JSON_NUMBER,
     JSON_TRUE,
@@ -87,16 +87,16 @@ typedef struct json_tok {
 typedef struct json_reader {
     const uint8_t *in;
     size_t len;
-    size_t pos;          /* next byte to look at */
-    ig_errbuf *eb;       /* borrowed, may be NULL */
-    ig_arena *arena;     /* optional (set after init): decoded strings go here, stable */
-    unsigned flags;      /* enum json_flags, set after init */
-    int max_depth;       /* set after init; default JSON_DEFAULT_DEPTH, <= JSON_DEPTH_LIMIT */
+    size_t pos;      /* next byte to look at */
+    ig_errbuf *eb;   /* borrowed, may be NULL */
+    ig_arena *arena; /* optional (set after init): decoded strings go here, stable */
+    unsigned flags;  /* enum json_flags, set after init */
+    int max_depth;   /* set after init; default JSON_DEFAULT_DEPTH, <= JSON_DEPTH_LIMIT */
     int depth;
     int state;
-    int rc;              /* sticky error */
-    ig_buf kscratch;     /* owned: decoded keys */
-    ig_buf vscratch;     /* owned: decoded string values */
+    int rc;                                /* sticky error */
+    ig_buf kscratch;                       /* owned: decoded keys */
+    ig_buf vscratch;                       /* owned: decoded string values */
     uint64_t stack[JSON_DEPTH_LIMIT / 64]; /* bit i: container at depth i+1 is an object */
 } json_reader;
 
@@ -179,8 +179,8 @@ typedef struct json_writer {
     ig_buf *out;
     int rc;
     int depth;
-    bool need_comma;    /* a value was written at this level */
-    bool after_key;     /* a key was written; its value comes next */
+    bool need_comma;                     /* a value was written at this level */
+    bool after_key;                      /* a key was written; its value comes next */
     uint64_t obj[JSON_DEPTH_LIMIT / 64]; /* bit per level: object (1) or array (0) */
 } json_writer;
 

@@ -20,7 +20,8 @@
  * pb_next() returns 1 with r.field / r.wire set, 0 at the end of the message, or a
  * negative code. A field whose value the caller did not read is skipped by the next
  * pb_next() (forward compatibility: unknown fields cost nothing to handle). Every value
- * reader checks the wire type and fails with IG_ECORRUPT if it differs.
+ * reader checks the wire type and fails with IG_ECORRUPT if it differs; on any error the
+ * output is zeroed (NULL view), never left uninitialised.
  *
  * Strictness: truncated input, a varint longer than 10 bytes or overflowing 64 bits,
  * a tag above 32 bits, field number 0 or above 2^29-1, wire types 6 and 7, an
@@ -33,6 +34,8 @@
  * unknown group field is skipped correctly: pb_next() returns it with wire PB_SGROUP
  * and skipping walks to the matching end-group (same field number), nested groups
  * included, within PB_MAX_DEPTH. No value reader accepts a group.
+ *
+ * Strings: pb_bytes returns raw bytes; pb_string also checks UTF-8 (proto3 `string`).
  *
  * Ownership: nothing is allocated; every ig_str returned points into the input, which
  * must outlive the views. The ig_errbuf is borrowed and may be NULL.
@@ -159,6 +162,7 @@ static inline int pb__varint_raw(pb_reader *r, uint64_t *v)
 /* The value of a varint field (wire type 0), as the raw 64-bit value. */
 static inline int pb_varint(pb_reader *r, uint64_t *v)
 {
+    *v = 0; /* also the value on error, so callers never see an uninitialised value */
     if (r->wire != PB_VARINT || !r->pending)
         return pb__wire_err(r, PB_VARINT);
     r->pending = 0;
@@ -249,6 +253,7 @@ static inline uint32_t pb__le32(const uint8_t *p)
 /* fixed64 / sfixed64 / double fields (wire type 1). */
 static inline int pb_fixed64(pb_reader *r, uint64_t *v)
 {
+    *v = 0;
     if (r->wire != PB_I64 || !r->pending)
         return pb__wire_err(r, PB_I64);
     if (r->end - r->p < 8)
@@ -268,6 +273,7 @@ static inline int pb_double(pb_reader *r, double *v)
 /* fixed32 / sfixed32 / float fields (wire type 5). */
 static inline int pb_fixed32(pb_reader *r, uint32_t *v)
 {
+    *v = 0;
     if (r->wire != PB_I32 || !r->pending)
         return pb__wire_err(r, PB_I32);
     if (r->end - r->p < 4)
@@ -289,9 +295,11 @@ static inline int pb_float(pb_reader *r, float *v)
  * input (never copied; strings are not checked for UTF-8 here). */
 static inline int pb_bytes(pb_reader *r, ig_str *out)
 {
+    out->ptr = NULL;
+    out->len = 0;
     if (r->wire != PB_LEN || !r->pending)
         return pb__wire_err(r, PB_LEN);
-    uint64_t len;
+    uint64_t len = 0;
     int rc = pb__varint_raw(r, &len);
     if (rc < 0)
         return rc;
@@ -303,6 +311,14 @@ static inline int pb_bytes(pb_reader *r, ig_str *out)
     r->pending = 0;
     return 0;
 }
+
+/* Offset of the first byte of s that is not valid UTF-8 (overlong forms, surrogates and
+ * code points above U+10FFFF are invalid), or SIZE_MAX if s is valid. */
+size_t pb_utf8_invalid_at(ig_str s);
+
+/* A proto3 `string` field: pb_bytes plus UTF-8 validation (as protobuf-go rejects invalid
+ * UTF-8 in string fields): IG_ECORRUPT naming the field and the offending byte's offset. */
+int pb_string(pb_reader *r, ig_str *out);
 
 /* A sub-message field: initialises *sub to read it (same base and errbuf, depth + 1).
  * IG_ECORRUPT past PB_MAX_DEPTH. The parent continues after the sub-message at once;
@@ -378,8 +394,9 @@ void pb_put_tag(pb_writer *w, uint32_t field, enum pb_wire wire);
 
 /* Whole fields. */
 void pb_put_varint(pb_writer *w, uint32_t field, uint64_t v); /* uint64, uint32, enum>=0 */
-void pb_put_int64(pb_writer *w, uint32_t field, int64_t v);   /* int64, int32, enum: two's complement */
-void pb_put_sint64(pb_writer *w, uint32_t field, int64_t v);  /* sint64/sint32: zigzag */
+void pb_put_int64(pb_writer *w, uint32_t field,
+                  int64_t v); /* int64, int32, enum: two's complement */
+void pb_put_sint64(pb_writer *w, uint32_t field, int64_t v); /* sint64/sint32: zigzag */
 void pb_put_bool(pb_writer *w, uint32_t field, bool v);
 void pb_put_fixed64(pb_writer *w, uint32_t field, uint64_t v);
 void pb_put_fixed32(pb_writer *w, uint32_t field, uint32_t v);

@@ -361,7 +361,7 @@ int ig_roles_parse(const char *s, int *roles, ig_errbuf *eb)
     return 0;
 }
 
-int ig_config_load(ig_config *c, const char *path, char *const *envp, ig_errbuf *eb)
+static int config_load(ig_config *c, const char *path, char *const *envp, ig_errbuf *eb)
 {
     memset(c, 0, sizeof *c);
     int rc;
@@ -407,6 +407,17 @@ int ig_config_load(ig_config *c, const char *path, char *const *envp, ig_errbuf 
         return ig_err(eb, IG_EINVAL,
                       "config: auth.default_tenant: value \"\" is not allowed (a tenant id)");
     return 0;
+}
+
+int ig_config_load(ig_config *c, const char *path, char *const *envp, ig_errbuf *eb)
+{
+    int rc = config_load(c, path, envp, eb);
+    /* Messages quote keys and values from the file: keep them on one line. */
+    if (rc && eb)
+        for (char *p = eb->msg; *p; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                *p = ' ';
+    return rc;
 }
 
 void ig_config_free(ig_config *c)

@@ -1,5 +1,5 @@
-/* JSON pull reader, number conversion, writer, and the base64/hex codecs. See include/icegate/json.h and
- * docs/wire-formats.md. */
+/* JSON pull reader, number conversion, writer, and the base64/hex codecs.
+ * See include/icegate/json.h and docs/wire-formats.md. */
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -15,23 +15,35 @@ enum { ST_VALUE, ST_FIRST, ST_AFTER, ST_KEY, ST_DONE };
 const char *json_type_name(int type)
 {
     switch (type) {
-    case JSON_EOF: return "end of input";
-    case JSON_OBJ: return "object";
-    case JSON_OBJ_END: return "'}'";
-    case JSON_ARR: return "array";
-    case JSON_ARR_END: return "']'";
-    case JSON_KEY: return "object key";
-    case JSON_STRING: return "string";
-    case JSON_NUMBER: return "number";
+    case JSON_EOF:
+        return "end of input";
+    case JSON_OBJ:
+        return "object";
+    case JSON_OBJ_END:
+        return "'}'";
+    case JSON_ARR:
+        return "array";
+    case JSON_ARR_END:
+        return "']'";
+    case JSON_KEY:
+        return "object key";
+    case JSON_STRING:
+        return "string";
+    case JSON_NUMBER:
+        return "number";
     case JSON_TRUE:
-    case JSON_FALSE: return "boolean";
-    case JSON_NULL: return "null";
-    default: return "?";
+    case JSON_FALSE:
+        return "boolean";
+    case JSON_NULL:
+        return "null";
+    default:
+        return "?";
     }
 }
 
 /* 1 for bytes that may appear unescaped in a string and need no further check:
  * 0x20..0x7F except '"' and '\\'. */
+/* clang-format off */
 static const uint8_t plain[256] = {
 #define R16(v) v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
     R16(0), R16(0),
@@ -42,6 +54,7 @@ static const uint8_t plain[256] = {
     R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0)
 #undef R16
 };
+/* clang-format on */
 
 void json_reader_init(json_reader *r, ig_str in, ig_errbuf *eb)
 {
@@ -67,7 +80,7 @@ void json_reader_free(json_reader *r)
 }
 
 __attribute__((format(printf, 4, 5))) static int fail(json_reader *r, int code, size_t off,
-                                                       const char *fmt, ...)
+                                                      const char *fmt, ...)
 {
     if (r->rc)
         return r->rc;
@@ -133,8 +146,7 @@ static int prep(json_reader *r)
                 size_t comma = r->pos++;
                 skip_ws(r);
                 if (r->pos < r->len && (r->in[r->pos] == '}' || r->in[r->pos] == ']'))
-                    return fail(r, IG_ECORRUPT, comma, "trailing comma before '%c'",
-                                r->in[r->pos]);
+                    return fail(r, IG_ECORRUPT, comma, "trailing comma before '%c'", r->in[r->pos]);
                 r->state = obj ? ST_KEY : ST_VALUE;
                 return 0;
             }
@@ -142,8 +154,7 @@ static int prep(json_reader *r)
                 return 0;
         }
         return fail(r, IG_ECORRUPT, r->pos, "expected ',' or '%c' after %s, got %s",
-                    obj ? '}' : ']', obj ? "object member" : "array element",
-                    desc(r, r->pos, b));
+                    obj ? '}' : ']', obj ? "object member" : "array element", desc(r, r->pos, b));
     }
     if (r->state == ST_FIRST) {
         bool obj = top_is_obj(r);
@@ -293,12 +304,24 @@ static int parse_string(json_reader *r, ig_buf *sb, ig_str *out, bool *escaped)
             switch (e) {
             case '"':
             case '\\':
-            case '/': u[0] = (uint8_t)e; break;
-            case 'b': u[0] = '\b'; break;
-            case 'f': u[0] = '\f'; break;
-            case 'n': u[0] = '\n'; break;
-            case 'r': u[0] = '\r'; break;
-            case 't': u[0] = '\t'; break;
+            case '/':
+                u[0] = (uint8_t)e;
+                break;
+            case 'b':
+                u[0] = '\b';
+                break;
+            case 'f':
+                u[0] = '\f';
+                break;
+            case 'n':
+                u[0] = '\n';
+                break;
+            case 'r':
+                u[0] = '\r';
+                break;
+            case 't':
+                u[0] = '\t';
+                break;
             case 'u': {
                 unsigned cp, lo;
                 if (n - i < 6 || hex4(in + i + 2, &cp))
@@ -437,8 +460,7 @@ bool json_is_number(ig_str s)
 
 static int push(json_reader *r, bool obj)
 {
-    int lim = r->max_depth > 0 && r->max_depth < JSON_DEPTH_LIMIT ? r->max_depth
-                                                                   : JSON_DEPTH_LIMIT;
+    int lim = r->max_depth > 0 && r->max_depth < JSON_DEPTH_LIMIT ? r->max_depth : JSON_DEPTH_LIMIT;
     if (r->depth >= lim)
         return fail(r, IG_ECORRUPT, r->pos, "nesting deeper than %d", lim);
     int d = r->depth++;
@@ -559,19 +581,28 @@ int json_peek(json_reader *r)
         return fail(r, IG_ECORRUPT, r->pos, "unexpected %s after the top-level value",
                     desc(r, r->pos, b));
     case ST_FIRST:
-    case ST_AFTER: return r->in[r->pos] == '}' ? JSON_OBJ_END : JSON_ARR_END;
-    case ST_KEY: return JSON_KEY;
-    default: break;
+    case ST_AFTER:
+        return r->in[r->pos] == '}' ? JSON_OBJ_END : JSON_ARR_END;
+    case ST_KEY:
+        return JSON_KEY;
+    default:
+        break;
     }
     if (r->pos >= r->len)
         return fail(r, IG_ECORRUPT, r->pos, "unexpected end of input, expected a value");
     switch (r->in[r->pos]) {
-    case '{': return JSON_OBJ;
-    case '[': return JSON_ARR;
-    case '"': return JSON_STRING;
-    case 't': return JSON_TRUE;
-    case 'f': return JSON_FALSE;
-    case 'n': return JSON_NULL;
+    case '{':
+        return JSON_OBJ;
+    case '[':
+        return JSON_ARR;
+    case '"':
+        return JSON_STRING;
+    case 't':
+        return JSON_TRUE;
+    case 'f':
+        return JSON_FALSE;
+    case 'n':
+        return JSON_NULL;
     default:
         if (r->in[r->pos] == '-' || (r->in[r->pos] >= '0' && r->in[r->pos] <= '9'))
             return JSON_NUMBER;
@@ -844,7 +875,7 @@ static int num_int(ig_str s, bool *neg, uint64_t *mag)
         if (eneg)
             e = -e;
     }
-#define VD(k) ((k) < il ? ip[k] : fp[(k) - il])
+#define VD(k) ((k) < il ? ip[k] : fp[(k)-il])
     size_t total = il + fl, first = 0, last = total;
     while (first < total && VD(first) == '0')
         first++;
@@ -1161,10 +1192,9 @@ int json_b64_decode(ig_str in, void *out, size_t cap, size_t *n, ig_errbuf *eb)
         int v = b64_val(p[i], &alpha);
         if (v < 0) {
             if (p[i] == '=')
-                return ig_err(eb, IG_ECORRUPT, "base64: misplaced padding '=' at offset %zu",
-                              i);
-            return ig_err(eb, IG_ECORRUPT, "base64: invalid character 0x%02x at offset %zu",
-                          p[i], i);
+                return ig_err(eb, IG_ECORRUPT, "base64: misplaced padding '=' at offset %zu", i);
+            return ig_err(eb, IG_ECORRUPT, "base64: invalid character 0x%02x at offset %zu", p[i],
+                          i);
         }
         if (alpha == 3)
             return ig_err(eb, IG_ECORRUPT,
@@ -1245,8 +1275,8 @@ int json_hex_decode(ig_str in, void *out, size_t n, ig_errbuf *eb)
             size_t at = hi < 0 ? 2 * i : 2 * i + 1;
             unsigned c = p[at];
             if (c > 0x20 && c < 0x7f)
-                return ig_err(eb, IG_ECORRUPT, "hex: invalid character '%c' at offset %zu",
-                              (char)c, at);
+                return ig_err(eb, IG_ECORRUPT, "hex: invalid character '%c' at offset %zu", (char)c,
+                              at);
             return ig_err(eb, IG_ECORRUPT, "hex: invalid byte 0x%02x at offset %zu", c, at);
         }
         o[i] = (uint8_t)(hi << 4 | lo);

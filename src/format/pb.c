@@ -7,16 +7,14 @@
 
 static const char *wire_name(unsigned w)
 {
-    static const char *const names[8] = {"varint",    "fixed64", "length-delimited",
-                                         "start-group", "end-group", "fixed32",
-                                         "6 (invalid)", "7 (invalid)"};
+    static const char *const names[8] = {"varint",    "fixed64", "length-delimited", "start-group",
+                                         "end-group", "fixed32", "6 (invalid)",      "7 (invalid)"};
     return names[w & 7];
 }
 
 static int corrupt(const pb_reader *r, const uint8_t *at, const char *what)
 {
-    return ig_err(r->eb, IG_ECORRUPT, "protobuf: %s at byte %zu", what,
-                  (size_t)(at - r->base));
+    return ig_err(r->eb, IG_ECORRUPT, "protobuf: %s at byte %zu", what, (size_t)(at - r->base));
 }
 
 int pb__wire_err(pb_reader *r, unsigned want)
@@ -25,9 +23,8 @@ int pb__wire_err(pb_reader *r, unsigned want)
         return ig_err(r->eb, IG_EINVAL,
                       "protobuf: field %u at byte %zu: value read twice or no current field",
                       r->field, (size_t)(r->tag - r->base));
-    return ig_err(r->eb, IG_ECORRUPT,
-                  "protobuf: field %u at byte %zu: wire type %s, expected %s", r->field,
-                  (size_t)(r->tag - r->base), wire_name(r->wire), wire_name(want));
+    return ig_err(r->eb, IG_ECORRUPT, "protobuf: field %u at byte %zu: wire type %s, expected %s",
+                  r->field, (size_t)(r->tag - r->base), wire_name(r->wire), wire_name(want));
 }
 
 int pb__len_err(pb_reader *r, uint64_t len)
@@ -41,8 +38,8 @@ int pb__len_err(pb_reader *r, uint64_t len)
     return ig_err(r->eb, IG_ECORRUPT,
                   "protobuf: field %u at byte %zu: truncated %s value (needs %llu bytes, %zu "
                   "left)",
-                  r->field, (size_t)(r->tag - r->base), wire_name(r->wire),
-                  (unsigned long long)len, left);
+                  r->field, (size_t)(r->tag - r->base), wire_name(r->wire), (unsigned long long)len,
+                  left);
 }
 
 int pb__depth_err(pb_reader *r)
@@ -123,8 +120,8 @@ int pb__next_slow(pb_reader *r)
         return ig_err(r->eb, IG_ECORRUPT, "protobuf: field %u at byte %zu: %s", field,
                       (size_t)(at - r->base),
                       wire == PB_EGROUP ? "end-group without a matching start-group"
-                                        : wire == 6 ? "invalid wire type 6"
-                                                    : "invalid wire type 7");
+                      : wire == 6       ? "invalid wire type 6"
+                                        : "invalid wire type 7");
     }
     r->pending = 1;
     return 1;
@@ -141,8 +138,8 @@ static int skip_value(pb_reader *r, uint32_t field, unsigned wire, const uint8_t
     switch (wire) {
     case PB_VARINT:
         if ((e = varint_decode(&r->p, r->end, &v)))
-            return ig_err(r->eb, IG_ECORRUPT, "protobuf: field %u at byte %zu: value %s",
-                          field, (size_t)(at - r->base),
+            return ig_err(r->eb, IG_ECORRUPT, "protobuf: field %u at byte %zu: value %s", field,
+                          (size_t)(at - r->base),
                           e == -1 ? "varint truncated"
                                   : "varint longer than 10 bytes or over 64 bits");
         return 0;
@@ -160,8 +157,8 @@ static int skip_value(pb_reader *r, uint32_t field, unsigned wire, const uint8_t
     }
     case PB_LEN:
         if ((e = varint_decode(&r->p, r->end, &v)))
-            return ig_err(r->eb, IG_ECORRUPT, "protobuf: field %u at byte %zu: length %s",
-                          field, (size_t)(at - r->base),
+            return ig_err(r->eb, IG_ECORRUPT, "protobuf: field %u at byte %zu: length %s", field,
+                          (size_t)(at - r->base),
                           e == -1 ? "varint truncated"
                                   : "varint longer than 10 bytes or over 64 bits");
         if (v > (uint64_t)(r->end - r->p))
@@ -225,6 +222,61 @@ int pb_skip(pb_reader *r)
     return rc;
 }
 
+/* ---- Strings ---------------------------------------------------------------------- */
+
+size_t pb_utf8_invalid_at(ig_str s)
+{
+    const uint8_t *p = (const uint8_t *)s.ptr;
+    size_t n = s.len, i = 0;
+    while (i < n) {
+        /* ASCII fast path, 8 bytes at a time */
+        while (i + 8 <= n) {
+            uint64_t x;
+            memcpy(&x, p + i, 8);
+            if (x & 0x8080808080808080ull)
+                break;
+            i += 8;
+        }
+        while (i < n && p[i] < 0x80)
+            i++;
+        if (i >= n)
+            break;
+        unsigned c = p[i];
+        size_t l = 0;
+        if (c >= 0xC2 && c <= 0xDF) {
+            l = n - i >= 2 && (p[i + 1] & 0xC0) == 0x80 ? 2 : 0;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            if (n - i >= 3 && (p[i + 1] & 0xC0) == 0x80 && (p[i + 2] & 0xC0) == 0x80 &&
+                !(c == 0xE0 && p[i + 1] < 0xA0) && !(c == 0xED && p[i + 1] >= 0xA0))
+                l = 3;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            if (n - i >= 4 && (p[i + 1] & 0xC0) == 0x80 && (p[i + 2] & 0xC0) == 0x80 &&
+                (p[i + 3] & 0xC0) == 0x80 && !(c == 0xF0 && p[i + 1] < 0x90) &&
+                !(c == 0xF4 && p[i + 1] >= 0x90))
+                l = 4;
+        }
+        if (!l)
+            return i;
+        i += l;
+    }
+    return SIZE_MAX;
+}
+
+int pb_string(pb_reader *r, ig_str *out)
+{
+    int rc = pb_bytes(r, out);
+    if (rc < 0)
+        return rc;
+    size_t bad = pb_utf8_invalid_at(*out);
+    if (bad != SIZE_MAX)
+        return ig_err(r->eb, IG_ECORRUPT,
+                      "protobuf: field %u at byte %zu: string is not valid UTF-8 (byte 0x%02x "
+                      "at byte %zu)",
+                      r->field, (size_t)(r->tag - r->base), (uint8_t)out->ptr[bad],
+                      (size_t)((const uint8_t *)out->ptr + bad - r->base));
+    return 0;
+}
+
 /* ---- Packed repeated -------------------------------------------------------------- */
 
 int pb_packed_begin(pb_reader *r, pb_packed *it, enum pb_wire elem)
@@ -283,8 +335,8 @@ size_t pb_packed_count(const pb_packed *it)
 
 static int packed_type_err(const pb_packed *it, unsigned want)
 {
-    return ig_err(it->eb, IG_EINVAL, "protobuf: field %u: packed %s iterator read as %s",
-                  it->field, wire_name(it->elem), wire_name(want));
+    return ig_err(it->eb, IG_EINVAL, "protobuf: field %u: packed %s iterator read as %s", it->field,
+                  wire_name(it->elem), wire_name(want));
 }
 
 int pb_packed_varint(pb_packed *it, uint64_t *v)

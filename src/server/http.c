@@ -38,7 +38,7 @@ struct ig_http_server {
     route routes[MAX_ROUTES];
     int nroutes;
     struct MHD_Daemon *d;
-    MHD_socket quiesced_fd;
+    bool quiesced;
     atomic_int inflight;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -106,7 +106,6 @@ ig_http_server *ig_http_server_new(const ig_http_opts *opts)
         s->opts.max_body_bytes = 16 << 20;
     if (s->opts.arena_cap_bytes <= 0)
         s->opts.arena_cap_bytes = 256LL << 20;
-    s->quiesced_fd = MHD_INVALID_SOCKET;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     return s;
@@ -594,8 +593,14 @@ int ig_http_server_port(const ig_http_server *s)
 
 void ig_http_server_quiesce(ig_http_server *s)
 {
-    if (s->d && s->quiesced_fd == MHD_INVALID_SOCKET)
-        s->quiesced_fd = MHD_quiesce_daemon(s->d);
+    if (s->d && !s->quiesced) {
+        /* Closing the listening socket at once makes new connections fail fast instead of
+         * waiting in the kernel's backlog until the process exits. */
+        MHD_socket fd = MHD_quiesce_daemon(s->d);
+        if (fd != MHD_INVALID_SOCKET)
+            close(fd);
+        s->quiesced = true;
+    }
 }
 
 int ig_http_server_drain(ig_http_server *s, int64_t timeout_ns)
@@ -620,8 +625,6 @@ void ig_http_server_free(ig_http_server *s)
         return;
     if (s->d)
         MHD_stop_daemon(s->d);
-    if (s->quiesced_fd != MHD_INVALID_SOCKET)
-        close(s->quiesced_fd);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     ig_free(s);

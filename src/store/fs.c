@@ -39,11 +39,16 @@ static int os_code(int e)
 {
     switch (e) {
     case ENOENT:
-    case ENOTDIR: return IG_ENOENT;
-    case EEXIST: return IG_EEXIST;
-    case ENOMEM: return IG_ENOMEM;
-    case ENAMETOOLONG: return IG_EINVAL;
-    default: return IG_EIO;
+    case ENOTDIR:
+        return IG_ENOENT;
+    case EEXIST:
+        return IG_EEXIST;
+    case ENOMEM:
+        return IG_ENOMEM;
+    case ENAMETOOLONG:
+        return IG_EINVAL;
+    default:
+        return IG_EIO;
     }
 }
 
@@ -207,8 +212,7 @@ static int fs_put(ig_store *s, const char *key, const void *data, size_t len, bo
     if (close(fd) < 0 && rc == 0)
         rc = os_err(eb, errno, op, key, "close");
     if (rc == 0) {
-        int r = if_absent ? publish_noreplace(dirfd, tmp, base)
-                          : renameat(dirfd, tmp, dirfd, base);
+        int r = if_absent ? publish_noreplace(dirfd, tmp, base) : renameat(dirfd, tmp, dirfd, base);
         if (r < 0) {
             int e = errno;
             struct stat st;
@@ -641,13 +645,12 @@ int ig_store_open_fs(const char *dir, ig_store **out, ig_errbuf *eb)
     if (mkdir_p(dir) < 0)
         return ig_err(eb, os_code(errno), "store: cannot create root directory %s: %s", dir,
                       strerror(errno));
-    char *abs = realpath(dir, NULL); /* libc-allocated: copied below */
-    if (!abs)
+    char abs[PATH_MAX];
+    if (!realpath(dir, abs))
         return ig_err(eb, os_code(errno), "store: cannot resolve root directory %s: %s", dir,
                       strerror(errno));
     fs_store *fs = ig_calloc(1, sizeof *fs);
     char *root = ig_strdup(abs);
-    free(abs);
     if (!fs || !root) {
         ig_free(fs);
         ig_free(root);
@@ -659,8 +662,7 @@ int ig_store_open_fs(const char *dir, ig_store **out, ig_errbuf *eb)
     if (fs->rootfd < 0) {
         int e = errno;
         fs_close(&fs->base);
-        return ig_err(eb, os_code(e), "store: cannot open root directory %s: %s", dir,
-                      strerror(e));
+        return ig_err(eb, os_code(e), "store: cannot open root directory %s: %s", dir, strerror(e));
     }
     *out = &fs->base;
     return 0;

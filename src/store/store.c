@@ -139,8 +139,7 @@ int ig_store_put_if_absent(ig_store *s, const char *key, const void *data, size_
     if (rc)
         return rc;
     if (!data && len)
-        return ig_err(eb, IG_EINVAL, "store put-if-absent %s: NULL data with length %zu", key,
-                      len);
+        return ig_err(eb, IG_EINVAL, "store put-if-absent %s: NULL data with length %zu", key, len);
     return s->ops->put(s, key, data, len, true, eb);
 }
 

@@ -4,13 +4,16 @@
  *    input through json_skip + json_end must agree on validity.
  * 2. A valid document is re-written with json_writer; reading the output must give the
  *    same token sequence (types, decoded strings, raw numbers).
- * 3. The input as base64 / hex: whatever decodes must re-encode and decode to the same. */
+ * 3. The input as base64 / hex: whatever decodes must re-encode and decode to the same.
+ * 4. The two UTF-8 validators agree: the input as the body of a JSON string (when it has
+ *    no quote, backslash or control byte) is valid iff pb_utf8_invalid_at accepts it. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "icegate/buf.h"
 #include "icegate/json.h"
+#include "icegate/pb.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -51,6 +54,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     codecs(data, size);
 
+    if (size < 4096) {
+        static char quoted[4098];
+        bool plain = true;
+        for (size_t i = 0; i < size && plain; i++)
+            plain = data[i] >= 0x20 && data[i] != '"' && data[i] != '\\';
+        if (plain) {
+            quoted[0] = '"';
+            if (size)
+                memcpy(quoted + 1, data, size);
+            quoted[size + 1] = '"';
+            json_reader_init(&r, ig_str_make(quoted, size + 2), &eb);
+            ig_str s;
+            int ok = json_str(&r, &s) == 0;
+            json_reader_free(&r);
+            if (ok != (pb_utf8_invalid_at(in) == SIZE_MAX))
+                abort();
+        }
+    }
+
     /* 1 + 2: token walk, re-writing as we go */
     ig_buf out;
     ig_buf_init(&out, 4 * size + 64);
@@ -64,12 +86,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint64_t u;
         double d;
         switch (t.type) {
-        case JSON_OBJ: json_w_obj_begin(&w); break;
-        case JSON_OBJ_END: json_w_obj_end(&w); break;
-        case JSON_ARR: json_w_arr_begin(&w); break;
-        case JSON_ARR_END: json_w_arr_end(&w); break;
-        case JSON_KEY: json_w_key(&w, t.str); break;
-        case JSON_STRING: json_w_str(&w, t.str); break;
+        case JSON_OBJ:
+            json_w_obj_begin(&w);
+            break;
+        case JSON_OBJ_END:
+            json_w_obj_end(&w);
+            break;
+        case JSON_ARR:
+            json_w_arr_begin(&w);
+            break;
+        case JSON_ARR_END:
+            json_w_arr_end(&w);
+            break;
+        case JSON_KEY:
+            json_w_key(&w, t.str);
+            break;
+        case JSON_STRING:
+            json_w_str(&w, t.str);
+            break;
         case JSON_NUMBER:
             if (!json_is_number(t.str))
                 abort();
@@ -79,9 +113,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             json_w_raw(&w, t.str);
             break;
         case JSON_TRUE:
-        case JSON_FALSE: json_w_bool(&w, t.type == JSON_TRUE); break;
-        case JSON_NULL: json_w_null(&w); break;
-        default: abort();
+        case JSON_FALSE:
+            json_w_bool(&w, t.type == JSON_TRUE);
+            break;
+        case JSON_NULL:
+            json_w_null(&w);
+            break;
+        default:
+            abort();
         }
     }
     json_reader_free(&r);

@@ -24,10 +24,18 @@ static void walk(pb_reader *r)
         pb_reader sub;
         pb_packed it;
         switch (r->wire) {
-        case PB_VARINT: rc = pb_varint(r, &v); break;
-        case PB_I64: rc = pb_fixed64(r, &v); break;
-        case PB_I32: rc = pb_fixed32(r, &v32); break;
-        case PB_SGROUP: rc = pb_skip(r); break;
+        case PB_VARINT:
+            rc = pb_varint(r, &v);
+            break;
+        case PB_I64:
+            rc = pb_fixed64(r, &v);
+            break;
+        case PB_I32:
+            rc = pb_fixed32(r, &v32);
+            break;
+        case PB_SGROUP:
+            rc = pb_skip(r);
+            break;
         case PB_LEN: {
             pb_reader save = *r;
             if (pb_sub(r, &sub) == 0)
@@ -38,8 +46,8 @@ static void walk(pb_reader *r)
                 if (pb_packed_begin(&again, &it, elems[i]) == 0) {
                     size_t n = pb_packed_count(&it), got = 0;
                     int prc;
-                    while ((prc = elems[i] == PB_VARINT  ? pb_packed_varint(&it, &v)
-                                  : elems[i] == PB_I64 ? pb_packed_fixed64(&it, &v)
+                    while ((prc = elems[i] == PB_VARINT ? pb_packed_varint(&it, &v)
+                                  : elems[i] == PB_I64  ? pb_packed_fixed64(&it, &v)
                                                         : pb_packed_fixed32(&it, &v32)) > 0)
                         got++;
                     if (prc == 0 && got != n)
@@ -48,12 +56,13 @@ static void walk(pb_reader *r)
             }
             *r = save;
             rc = pb_bytes(r, &s);
-            if (rc == 0 && ((const uint8_t *)s.ptr < save.p ||
-                            (const uint8_t *)s.ptr + s.len > r->end))
+            if (rc == 0 &&
+                ((const uint8_t *)s.ptr < save.p || (const uint8_t *)s.ptr + s.len > r->end))
                 abort(); /* a view always lies inside the enclosing message */
             break;
         }
-        default: abort(); /* pb_next never returns other wire types */
+        default:
+            abort(); /* pb_next never returns other wire types */
         }
         if (rc < 0)
             return;
@@ -89,6 +98,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         f->field = r.field;
         f->wire = r.wire;
         f->s = IG_STR_NULL;
+        f->v = 0;
         switch (r.wire) {
         case PB_VARINT:
             rc = pb_varint(&r, &f->v);
@@ -128,10 +138,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             uint32_t v32;
             ig_str s = IG_STR_NULL;
             switch (r.wire) {
-            case PB_VARINT: rc = pb_varint(&r, &v); break;
-            case PB_I64: rc = pb_fixed64(&r, &v); break;
-            case PB_I32: rc = pb_fixed32(&r, &v32); v = v32; break;
-            default: rc = pb_bytes(&r, &s); break;
+            case PB_VARINT:
+                rc = pb_varint(&r, &v);
+                break;
+            case PB_I64:
+                rc = pb_fixed64(&r, &v);
+                break;
+            case PB_I32:
+                rc = pb_fixed32(&r, &v32);
+                v = v32;
+                break;
+            default:
+                rc = pb_bytes(&r, &s);
+                break;
             }
             if (rc != 0 || v != fields[i].v || !ig_str_eq(s, fields[i].s))
                 abort();

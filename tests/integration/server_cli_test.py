@@ -60,7 +60,8 @@ def t_bad_yaml_values():
     cases = [
         ("wal:\n  flush_interval: soon\n", ["wal.flush_interval", '"soon"', "duration"]),
         ("otlp_http:\n  max_body_bytes: lots\n", ["otlp_http.max_body_bytes", '"lots"', "size"]),
-        ("lokii:\n  port: 1\n", ["lokii.port", "unknown key"]),
+        ("lokii:\n  port: 1\n", ["lokii", "unknown key"]),
+        ("loki:\n  prot: 1\n", ["loki.prot", "unknown key"]),
         ("loki: [1, 2]\n", ["loki", "unknown key"]),
         ("loki:\n  port: [1]\n", ["loki.port", "list"]),
         ("loki:\n  port: 1\n bad", ["line"]),

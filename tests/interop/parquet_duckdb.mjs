@@ -3,9 +3,11 @@
 // field ids and types (parquet_schema), row-group statistics (parquet_metadata vs data vs
 // pqtool meta), codecs/encodings, bloom filters (parquet_bloom_probe), predicate pushdown,
 // and pqtool's own reader (cat, --columns). Real log lines from SHARED_DIR/corpus/logs too.
+import fs from 'node:fs';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { test, ok, diag, done, bail } from './lib/tap.mjs';
-import { pqtoolExists, tempDir, loadDep } from './lib/env.mjs';
+import { pqtoolExists, tempDir, loadDep, PQTOOL } from './lib/env.mjs';
 import { openDuckdb, sqlStr } from './lib/duckdb.mjs';
 import { buildMatrix, buildEdgeFiles, corpusRows, BLOOM_COLS } from './lib/fixtures.mjs';
 import { writeJsonl, rng } from './lib/gen.mjs';
@@ -78,7 +80,10 @@ async function checkBloom(file, schema, rows, meta, cols) {
     }
   }
   if (extra.size) diag(`note: bloom filters also on ${[...extra].join('; ')} (not asked for)`);
-  for (const col of cols) {
+  // DuckDB 1.5.6 hashes BLOB probe values wrongly (it excludes values from its own files,
+  // and `WHERE blob_col = x` then returns no rows), so binary/fixed bloom filters are
+  // checked bit by bit in parquet_hyparquet.mjs instead.
+  for (const col of cols.filter((c) => !['binary', 'fixed', 'uuid'].includes(kind(schema.fields.find((x) => x.name === c).type)))) {
     const f = schema.fields.find((x) => x.name === col);
     // present values: never excluded from a row group that holds them
     let start = 0;
@@ -122,10 +127,11 @@ async function checkPredicates(file, rows) {
     const row = rows[r.int(0, rows.length - 1)];
     if (row.i64 !== null) await q(`i64 = '${row.i64}'::BIGINT`, (x) => x.i64 === row.i64, `i64 = ${row.i64}`);
     if (row.s !== null) await q(`s = ${sqlStr(row.s)}`, (x) => x.s === row.s, `s = ${show(row.s)}`);
-    if (row.fx !== null) await q(`fx = from_hex('${row.fx}')`, (x) => x.fx === row.fx, `fx = ${row.fx}`);
+    // no `fx = from_hex(..)`: DuckDB 1.5.6 answers BLOB equality wrongly when a bloom filter exists
+    if (row.fx !== null) await q(`hex(fx) = '${row.fx.toUpperCase()}'`, (x) => x.fx === row.fx, `hex(fx) = ${row.fx}`);
     await q(`epoch_us(tstz) >= '${row.tstz}'::BIGINT`, (x) => x.tstz >= row.tstz, `tstz >= ${row.tstz}`);
     if (row.d !== null) await q(`d < DATE '1970-01-01' + '${row.d}'::INTEGER`, (x) => x.d !== null && x.d < row.d, `d < ${row.d}`);
-    if (row.f64 !== null && Number.isFinite(row.f64)) await q(`f64 > '${row.f64}'::DOUBLE`, (x) => x.f64 !== null && x.f64 > row.f64 && !Number.isNaN(x.f64), `f64 > ${row.f64}`);
+    if (row.f64 !== null && Number.isFinite(row.f64)) await q(`f64 > '${row.f64}'::DOUBLE AND NOT isnan(f64)`, (x) => x.f64 !== null && x.f64 > row.f64 && !Number.isNaN(x.f64), `f64 > ${row.f64}`);
   }
   await q(`tenant_id = 'globex'`, (x) => x.tenant_id === 'globex', 'tenant_id = globex');
   await q(`i64 = 9223372036854775807::BIGINT`, (x) => x.i64 === 2n ** 63n - 1n, 'i64 = INT64_MAX');
@@ -175,9 +181,50 @@ for (const c of buildEdgeFiles(tmp)) {
   await test(`edge ${c.name}: pqtool cat`, () => checkCat(c.file, c.schema, c.rows));
 }
 
+// ---------------------------------------------------------------- bad input is refused
+{
+  const schema = { type: 'struct', fields: [
+    { id: 1, name: 'r', required: true, type: 'string' },
+    { id: 2, name: 'i', required: false, type: 'int' },
+    { id: 3, name: 'l', required: false, type: 'long' },
+    { id: 4, name: 'fx', required: false, type: 'fixed[4]' },
+    { id: 5, name: 'bin', required: false, type: 'binary' },
+    { id: 6, name: 'd', required: false, type: 'double' },
+  ] };
+  const schemaFile = path.join(tmp, 'bad.schema.json');
+  fs.writeFileSync(schemaFile, JSON.stringify(schema));
+  const good = '{"r":"x","i":1,"l":2,"fx":"00010203","bin":"ab","d":1.5}';
+  const cases = [
+    ['null in a required column', '{"r":null}'],
+    ['required column missing', '{"i":1}'],
+    ['int above INT32_MAX', '{"r":"x","i":2147483648}'],
+    ['long above INT64_MAX', '{"r":"x","l":9223372036854775808}'],
+    ['long below INT64_MIN', '{"r":"x","l":-9223372036854775809}'],
+    ['fraction for a long', '{"r":"x","l":1.5}'],
+    ['text for a long', '{"r":"x","l":"abc"}'],
+    ['fixed[4] of 3 bytes', '{"r":"x","fx":"000102"}'],
+    ['binary not hex', '{"r":"x","bin":"zz"}'],
+    ['binary odd hex length', '{"r":"x","bin":"abc"}'],
+    ['double as arbitrary text', '{"r":"x","d":"1.5x"}'],
+    ['malformed JSON line', '{"r":"x",'],
+  ];
+  for (const [label, line] of cases) {
+    await test(`pqtool write refuses bad input: ${label}`, () => {
+      const inFile = path.join(tmp, 'bad.jsonl');
+      const out = path.join(tmp, 'bad.parquet');
+      fs.rmSync(out, { force: true });
+      fs.writeFileSync(inFile, `${good}\n${line}\n`);
+      const res = spawnSync(PQTOOL, ['write', schemaFile, inFile, out], { timeout: 60_000 });
+      if (res.status === 0) return [`exit 0 for input line ${line}`];
+      if (res.signal) return [`killed by ${res.signal}`];
+      return [];
+    });
+  }
+}
+
 // ---------------------------------------------------------------- real log lines
 {
-  const { schema, rows } = corpusRows(400);
+  const { schema, rows } = corpusRows(Infinity); // every line of every corpus file
   const jsonl = path.join(tmp, 'corpus.jsonl');
   writeJsonl(jsonl, schema, rows);
   let file = null;

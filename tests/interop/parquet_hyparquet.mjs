@@ -12,7 +12,7 @@ import { pqWriteRows } from './lib/pqtool.mjs';
 import { canonModelRows } from './lib/checks.mjs';
 import { parquetElements, leaves, kind } from './lib/schema.mjs';
 import { fromHyparquet, compareRows, HYPARQUET_PARSERS } from './lib/values.mjs';
-import { expectedStats, checkBound } from './lib/stats.mjs';
+import { expectedStats, checkBound, maxUntruncatable } from './lib/stats.mjs';
 import { show } from './lib/json.mjs';
 
 if (!pqtoolExists()) bail('pqtool not built');
@@ -114,7 +114,8 @@ async function checkStatsHy(file, schema, rows) {
       if (!e) { problems.push(`rg ${i}: unexpected column ${p}`); continue; }
       const st = col.meta_data.statistics;
       if (!st) { problems.push(`rg ${i} ${p}: no statistics`); continue; }
-      for (const which of ['min', 'max']) {
+      const dropped = maxUntruncatable(e.type, e.max) && st.min_value === undefined && st.max_value === undefined;
+      for (const which of dropped ? [] : ['min', 'max']) {
         const b = statBound(e.type, st[`${which}_value`]);
         if (b && b.invalidUtf8) {
           if (e[which] !== undefined && Buffer.from(e[which], 'utf8').length <= 64) problems.push(`rg ${i} ${p}: ${which} is not valid UTF-8 (${b.invalidUtf8})`);
@@ -154,6 +155,59 @@ async function checkFiltered(file, schema, rows) {
   return problems;
 }
 
+/**
+ * Bloom filters bit by bit (spec: xxHash64 of the PLAIN bytes, no length prefix for byte
+ * arrays): every value of a row group is in its filter; most absent values are not.
+ */
+async function checkBloomBits(file, schema, rows, cols) {
+  const problems = [];
+  const bloom = await loadDep('hyparquet/src/bloom.js');
+  const { xxhash64 } = await loadDep('hyparquet/src/xxhash.js');
+  const buf = fs.readFileSync(file);
+  const u8 = new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
+  const md = hyparquet.parquetMetadata(u8);
+  const plain = (t, v) => {
+    const k = kind(t);
+    if (k === 'string') return new Uint8Array(Buffer.from(v, 'utf8'));
+    if (k === 'long') { const b = Buffer.alloc(8); b.writeBigInt64LE(v); return new Uint8Array(b); }
+    if (k === 'int') { const b = Buffer.alloc(4); b.writeInt32LE(Number(v)); return new Uint8Array(b); }
+    return new Uint8Array(Buffer.from(v, 'hex'));
+  };
+  let start = 0;
+  let absentProbes = 0;
+  let absentHits = 0;
+  md.row_groups.forEach((rg, g) => {
+    const part = rows.slice(start, start + Number(rg.num_rows));
+    start += Number(rg.num_rows);
+    for (const col of cols) {
+      const f = schema.fields.find((x) => x.name === col);
+      const cc = rg.columns.find((c) => c.meta_data.path_in_schema.join('.') === col);
+      if (!cc || cc.meta_data.bloom_filter_offset === undefined) { problems.push(`rg ${g} ${col}: no bloom_filter_offset`); continue; }
+      const bf = bloom.readBloomFilter({ view: new DataView(u8.buffer, u8.byteOffset, u8.byteLength), offset: Number(cc.meta_data.bloom_filter_offset) });
+      if (!bf) { problems.push(`rg ${g} ${col}: bloom filter header not readable (algorithm/hash/compression)`); continue; }
+      if (cc.meta_data.bloom_filter_length !== undefined && Number(cc.meta_data.bloom_filter_length) < bf.numBytes) problems.push(`rg ${g} ${col}: bloom_filter_length ${cc.meta_data.bloom_filter_length} < ${bf.numBytes} bitset bytes`);
+      const present = new Set();
+      for (const r of part) {
+        const v = r[col];
+        if (v === null) continue;
+        present.add(typeof v === 'bigint' ? v.toString() : v);
+        if (!bloom.sbbfContains(bf.blocks, xxhash64(plain(f.type, v)))) {
+          problems.push(`rg ${g} ${col}=${show(v)}: missing from the bloom filter`);
+          if (problems.length > 20) return;
+        }
+      }
+      for (let i = 0; i < 50; i++) {
+        const v = kind(f.type) === 'string' ? `absent-${g}-${i}` : kind(f.type) === 'long' ? BigInt(i) * 1000003n + 77n : Buffer.alloc(16, i + 1).toString('hex');
+        if (present.has(typeof v === 'bigint' ? v.toString() : v)) continue;
+        absentProbes++;
+        if (bloom.sbbfContains(bf.blocks, xxhash64(plain(f.type, v)))) absentHits++;
+      }
+    }
+  });
+  if (absentHits > absentProbes * 0.2) problems.push(`bloom filters pass ${absentHits} of ${absentProbes} absent values (false-positive rate too high)`);
+  return problems;
+}
+
 // ---------------------------------------------------------------- matrix
 const m = buildMatrix(tmp);
 diag(`matrix: ${m.rows.length} rows x ${m.files.length} files in ${tmp}`);
@@ -164,6 +218,7 @@ for (const { cfg, file, error } of m.files) {
   await test(`${cfg.name}: hyparquet schema field_id, repetition, converted and logical types`, () => checkSchema(file, m.schema));
   await test(`${cfg.name}: hyparquet statistics agree with the data`, () => checkStatsHy(file, m.schema, m.rows));
   await test(`${cfg.name}: filtered reads with bloom filters / page indexes`, () => checkFiltered(file, m.schema, m.rows));
+  if (cfg.bloom) await test(`${cfg.name}: bloom filter bits for ${cfg.bloom.join(',')} (xxHash64 of PLAIN bytes)`, () => checkBloomBits(file, m.schema, m.rows, cfg.bloom));
 }
 
 // ---------------------------------------------------------------- edge cases
@@ -182,13 +237,14 @@ for (const c of buildEdgeFiles(tmp)) {
   writeJsonl(jsonl, schema, rows);
   let file = null;
   await test(`pqtool write corpus logs (${rows.length} lines)`, () => {
-    file = pqWriteRows(tmp, 'corpus', schema, jsonl, { codec: 'snappy', rowGroupRows: 1500, pageVersion: 2 });
+    file = pqWriteRows(tmp, 'corpus', schema, jsonl, { codec: 'snappy', rowGroupRows: 1500, pageVersion: 2, bloom: ['trace_id', 'service_name'] });
     return [];
   });
   if (file) {
     await test('corpus logs: hyparquet values', () => checkValues(file, schema, rows));
     await test('corpus logs: hyparquet schema', () => checkSchema(file, schema));
     await test('corpus logs: hyparquet statistics', () => checkStatsHy(file, schema, rows));
+    await test('corpus logs: bloom filter bits for trace_id (fixed[16]) and service_name', () => checkBloomBits(file, schema, rows, ['trace_id', 'service_name']));
     diag(`corpus file: ${fs.statSync(file).size} bytes for ${rows.length} rows`);
   }
 }

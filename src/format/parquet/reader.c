@@ -831,6 +831,7 @@ typedef struct rd {
     size_t cap_i64;
     uint32_t *u32;
     size_t cap_u32;
+    size_t data_pages; /* data pages decoded so far */
     ig_errbuf *eb;
 } rd;
 
@@ -896,7 +897,8 @@ static uint8_t *push_fixed(pq_colvec *v, size_t width, size_t n, int *rc)
         *rc = IG_ETOOBIG;
         return NULL;
     }
-    if (need > v->cap_vals && (*rc = vec_reserve(v, &v->vals, &v->cap_vals, need ? need : 1)))
+    if ((need > v->cap_vals || !v->vals) &&
+        (*rc = vec_reserve(v, &v->vals, &v->cap_vals, need ? need : 1)))
         return NULL;
     *rc = 0;
     return (uint8_t *)v->vals + v->nvals * width;
@@ -996,7 +998,7 @@ static int decode_dict_indices(rd *r, const uint8_t *p, size_t len, size_t n)
     size_t ndict = r->dict.nvals;
     if (ndict == 0)
         return IG_ECORRUPT;
-    if (r->keep_dict && v->nvals == 0 && v->n == 0)
+    if (r->keep_dict && r->data_pages == 0)
         v->is_dict = true; /* first page: start in dictionary mode */
     if (v->is_dict) {
         if ((rc = vec_reserve(v, (void **)&v->idx, &v->cap_idx, (v->nvals + n) * 4)))
@@ -1040,6 +1042,8 @@ static int decode_values(rd *r, int enc, const uint8_t *p, size_t len, size_t n)
     pq_colvec *v = r->out;
     pq_phys phys = r->c->phys;
     int rc;
+    if (n == 0)
+        return 0; /* nothing stored (writers may omit even the encoding header) */
     if (enc == PQ_ENC_PLAIN_DICTIONARY || enc == PQ_ENC_RLE_DICTIONARY)
         return decode_dict_indices(r, p, len, n);
     if (v->is_dict && n > 0 && (rc = materialise(r)))
@@ -1353,6 +1357,8 @@ static int read_data_page(rd *r, const pq__page_header *h, const uint8_t *body, 
             vlen = cvlen;
         }
     }
+    if (n == 0)
+        return 0;
     /* Levels. */
     size_t e0 = v->n;
     if ((c->max_def && (rc = vec_reserve(v, (void **)&v->def, &v->cap_def, (e0 + n) * 2))) ||
@@ -1399,6 +1405,7 @@ static int read_data_page(rd *r, const pq__page_header *h, const uint8_t *body, 
     size_t k0 = v->nvals;
     if ((rc = decode_values(r, h->encoding, vals, vlen, present)))
         return rc;
+    r->data_pages++;
     if (v->nvals != k0 + present)
         return IG_EINTERNAL;
     return 0;
@@ -1440,7 +1447,7 @@ static int read_pages(rd *r, const pq_chunk *ch, const uint8_t *p, size_t len,
     size_t pos = 0, pages = 0;
     int64_t row = first_row;
     int rc;
-    while (pos < len && pages < max_pages) {
+    while (pos < len) {
         if (*values_seen >= ch->num_values && !sel)
             break;
         pq__page_header h;
@@ -1480,6 +1487,8 @@ static int read_pages(rd *r, const pq_chunk *ch, const uint8_t *p, size_t len,
             continue; /* index pages and unknown page types are skipped */
         if (!h.seen_sub)
             return IG_ECORRUPT;
+        if (pages >= max_pages)
+            break;
         pages++;
         *values_seen += h.num_values;
         if (sel && h.type == 3 && r->c->max_rep == 0 && h.num_rows >= 0 &&

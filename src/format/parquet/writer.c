@@ -987,9 +987,11 @@ static int encode_values(pq_writer *w, wcol *c, size_t v0, size_t v1, int enc, i
         uint8_t bw = (uint8_t)dict_bw;
         if ((rc = ig_buf_append(b, &bw, 1)))
             return rc;
-        return pq__rle_encode_u32(b, w->didx + v0, n, dict_bw);
+        return n ? pq__rle_encode_u32(b, w->didx + v0, n, dict_bw) : 0;
     }
     case PQ_ENC_PLAIN:
+        if (n == 0)
+            return 0;
         if (c->phys == PQ_BOOLEAN) {
             size_t nb = (n + 7) / 8;
             if ((rc = ig_buf_reserve(b, nb)))
@@ -1015,7 +1017,7 @@ static int encode_values(pq_writer *w, wcol *c, size_t v0, size_t v1, int enc, i
         }
         return 0;
     case PQ_ENC_DELTA_BINARY_PACKED:
-        if ((rc = ensure_i64tmp(w, n)))
+        if ((rc = ensure_i64tmp(w, n + 1)))
             return rc;
         for (size_t k = 0; k < n; k++)
             w->i64tmp[k] = c->phys == PQ_INT32 ? (int64_t)(int32_t)pq__rd32(c->vals + (v0 + k) * 4)
@@ -1023,6 +1025,8 @@ static int encode_values(pq_writer *w, wcol *c, size_t v0, size_t v1, int enc, i
         return pq__delta_encode(b, w->i64tmp, n, c->phys == PQ_INT32);
     case PQ_ENC_BYTE_STREAM_SPLIT: {
         size_t wd = c->width;
+        if (n == 0)
+            return 0;
         if ((rc = ig_buf_reserve(b, n * wd)))
             return rc;
         uint8_t *d = (uint8_t *)b->data + b->len;
@@ -1033,15 +1037,15 @@ static int encode_values(pq_writer *w, wcol *c, size_t v0, size_t v1, int enc, i
         return 0;
     }
     case PQ_ENC_DELTA_LENGTH_BYTE_ARRAY:
-        if ((rc = ensure_i64tmp(w, n)))
+        if ((rc = ensure_i64tmp(w, n + 1)))
             return rc;
         for (size_t k = 0; k < n; k++)
             w->i64tmp[k] = c->offs[v0 + k + 1] - c->offs[v0 + k];
         if ((rc = pq__delta_encode(b, w->i64tmp, n, true)))
             return rc;
-        return ig_buf_append(b, c->data + c->offs[v0], c->offs[v1] - c->offs[v0]);
+        return n ? ig_buf_append(b, c->data + c->offs[v0], c->offs[v1] - c->offs[v0]) : 0;
     case PQ_ENC_DELTA_BYTE_ARRAY: {
-        if ((rc = ensure_i64tmp(w, 2 * n)))
+        if ((rc = ensure_i64tmp(w, 2 * n + 1)))
             return rc;
         int64_t *pre = w->i64tmp, *suf = w->i64tmp + n;
         for (size_t k = 0; k < n; k++) {
@@ -1197,6 +1201,13 @@ static int data_page(pq_writer *w, wcol *c, chunk_rec *ch, size_t e0, size_t e1,
         if ((rc = pq__compress(&w->cc, w->o.codec, w->o.level, w->val.data ? w->val.data : "",
                                w->val.len, &w->cbuf)))
             return rc;
+        if (h.is_compressed && w->cbuf.len - w->lv.len >= w->val.len) {
+            /* Compression did not help: store the values as they are. */
+            w->cbuf.len = w->lv.len;
+            if ((rc = ig_buf_append(&w->cbuf, w->val.data ? w->val.data : "", w->val.len)))
+                return rc;
+            h.is_compressed = false;
+        }
         h.usize = (int32_t)(w->lv.len + w->val.len);
         h.csize = (int32_t)w->cbuf.len;
         rc = write_page(w, ch, &h, w->cbuf.data, w->cbuf.len);

@@ -89,6 +89,34 @@ export function buildEdgeFiles(dir) {
     { s: 'a'.repeat(100), bin: '00'.repeat(100) },
     { s: `${'\u{10FFFF}'.repeat(20)}b`, bin: `${'ff'.repeat(70)}00` },
   ], {}, 'bounds of long strings with no larger prefix');
+  // high-cardinality long strings: a dictionary that outgrows any sane limit (fallback to plain mid-chunk)
+  {
+    const r = rng(23);
+    const rowsD = [];
+    for (let i = 0; i < 20000; i++) {
+      rowsD.push({ s: `${i}-${r.bytes(60).toString('base64')}-${'é'.repeat(i % 7)}`, k: BigInt.asIntN(64, r.u64()), low: ['a', 'b', 'c'][i % 3] });
+    }
+    add('dict-overflow', { type: 'struct', fields: [
+      { id: 1, name: 's', required: true, type: 'string' },
+      { id: 2, name: 'k', required: false, type: 'long' },
+      { id: 3, name: 'low', required: false, type: 'string' },
+    ] }, rowsD, { dict: 'on', rowGroupRows: 20000, pageVersion: 1 }, '20000 distinct 90-byte strings and int64s in one row group, dictionary on');
+  }
+  // values far larger than any page: 3 MB strings, 1 MB binary, a 100k-element list
+  {
+    const r = rng(29);
+    const big = (n) => { let x = ''; while (x.length < n) x += `${r.bytes(48).toString('base64')}é😀`; return x.slice(0, n); };
+    const rowsH = [
+      { s: big(3_000_000), bin: r.bytes(1_000_000).toString('hex'), l: Array.from({ length: 100_000 }, (_, i) => BigInt(i) * 3n - 7n) },
+      { s: '', bin: '', l: [] },
+      { s: big(70_000), bin: null, l: null },
+    ];
+    add('huge-values', { type: 'struct', fields: [
+      { id: 1, name: 's', required: false, type: 'string' },
+      { id: 2, name: 'bin', required: false, type: 'binary' },
+      { id: 3, name: 'l', required: false, type: { type: 'list', 'element-id': 4, 'element-required': true, element: 'long' } },
+    ] }, rowsH, { pageVersion: 2 }, 'a 3 MB string, a 1 MB binary, a 100k-element list');
+  }
   add('wide-page', S, allTypesRows(2500, 17), { pageVersion: 1, dict: 'on', rowGroupRows: 2500 }, 'one large row group, writer-chosen page size');
   return cases;
 }

@@ -1,5 +1,5 @@
 // Exact JSON for the pqtool contract (Node 20 has no JSON.parse source access):
-//  - integer tokens parse to BigInt, other numbers to Number (so int64 stays exact);
+//  - integer tokens parse to BigInt, other numbers (and -0) to Number (so int64 stays exact);
 //  - objects parse to Map (key order kept, integer-like keys are not reordered);
 //  - stringify writes BigInt as integer tokens, Map as objects, -0 as -0.0.
 
@@ -57,6 +57,7 @@ export function parseJson(text) {
     const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(s.slice(i, i + 400));
     if (!m) fail('unexpected token');
     i += m[0].length;
+    if (m[0] === '-0') return -0; // keep the sign (a float column's -0.0 printed as -0)
     if (m[2] === undefined && m[3] === undefined) return BigInt(m[0]);
     return Number(m[0]);
   };

@@ -124,10 +124,10 @@ export function duckdbType(t) {
 export function duckdbFieldIds(schema) {
   const ids = (t, id) => {
     const k = kind(t);
-    if (k === 'struct') return `{__duckdb_field_id: ${id}, ${t.fields.map((f) => `${f.name}: ${ids(f.type, f.id)}`).join(', ')}}`;
+    if (k === 'struct') return `{__duckdb_field_id: ${id}, ${t.fields.map((f) => `"${f.name}": ${ids(f.type, f.id)}`).join(', ')}}`;
     if (k === 'list') return `{__duckdb_field_id: ${id}, element: ${ids(t.element, t['element-id'])}}`;
     if (k === 'map') return `{__duckdb_field_id: ${id}, key: ${ids(t.key, t['key-id'])}, value: ${ids(t.value, t['value-id'])}}`;
     return String(id);
   };
-  return `{${schema.fields.map((f) => `${f.name}: ${ids(f.type, f.id)}`).join(', ')}}`;
+  return `{${schema.fields.map((f) => `"${f.name}": ${ids(f.type, f.id)}`).join(', ')}}`;
 }

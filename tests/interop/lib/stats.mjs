@@ -51,6 +51,22 @@ export function expectedStats(schema, rows, rgSizes) {
 }
 
 /**
+ * True when the max (string or bytes) is longer than TRUNCATE_OK_ABOVE bytes and no
+ * truncated upper bound exists (its first bytes are all 0xff, or all U+10FFFF). A writer
+ * that truncates may then leave both bounds out: legal, but row-group pruning is lost.
+ */
+export function maxUntruncatable(t, max) {
+  if (max === undefined || max === null) return false;
+  const k = kind(t);
+  if (k !== 'string' && !isBytes(t)) return false;
+  const b = toBuf(t, max);
+  if (b.length <= TRUNCATE_OK_ABOVE) return false;
+  if (isBytes(t)) return b.subarray(0, TRUNCATE_OK_ABOVE).every((x) => x === 0xff);
+  const prefix = Buffer.from(b.subarray(0, TRUNCATE_OK_ABOVE)).toString('utf8').replace(/\ufffd$/, '');
+  return [...prefix].every((c) => c === '\u{10FFFF}');
+}
+
+/**
  * Checks one reported bound against the true one; returns an error string or null.
  * hasNaN: the data holds NaN, so a writer may leave float bounds out.
  */

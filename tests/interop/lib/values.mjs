@@ -57,6 +57,7 @@ export function fromJson(t, v) {
     case 'int': case 'long': case 'date': case 'timestamp': case 'timestamptz':
     case 'tinyint': case 'smallint': case 'timestamp_ms': case 'timestamp_ns':
       if (typeof v === 'bigint') return v;
+      if (Object.is(v, -0)) return 0n;
       if (typeof v === 'string' && /^-?\d+$/.test(v)) return BigInt(v);
       return bad('not an integer', v);
     case 'float': case 'double':

@@ -151,9 +151,8 @@ static void test_map_under_failure(void **state)
         int n = 0;
         while (n < 12) { /* 12 of 16 slots: the next insert grows */
             int l = snprintf(kb, sizeof kb, "k%d", n);
-            assert_int_equal(ig_map_put(&m, ig_str_make(kb, (size_t)l), (void *)(intptr_t)(n + 1),
-                                        NULL),
-                             0);
+            assert_int_equal(
+                ig_map_put(&m, ig_str_make(kb, (size_t)l), (void *)(intptr_t)(n + 1), NULL), 0);
             n++;
         }
         size_t slots = m.nslots;
@@ -170,9 +169,8 @@ static void test_map_under_failure(void **state)
         assert_int_equal(ig_map_put(&m, IG_STR("k0"), (void *)1, NULL), 0);
         ig_alloc_fail_reset();
         /* Usable afterwards. */
-        assert_int_equal(ig_map_put(&m, ig_str_make(kb, (size_t)l), (void *)(intptr_t)(n + 1),
-                                    NULL),
-                         0);
+        assert_int_equal(
+            ig_map_put(&m, ig_str_make(kb, (size_t)l), (void *)(intptr_t)(n + 1), NULL), 0);
         check_map(&m, n + 1);
         ig_map_free(&m);
     }
@@ -254,8 +252,8 @@ static void test_torture(void **state)
             break;
         assert_int_equal(rc, IG_ENOMEM);
     }
-    assert_true(n > 5);      /* it did need allocations */
-    assert_true(n < 10000);  /* and eventually succeeded */
+    assert_true(n > 5);     /* it did need allocations */
+    assert_true(n < 10000); /* and eventually succeeded */
 }
 
 int main(void)

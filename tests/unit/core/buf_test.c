@@ -169,13 +169,15 @@ static void test_buf_json(void **state)
     assert_int_equal(ig_buf_json_escape(&b, IG_STR("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80")), 0);
     assert_string_equal(b.data, "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
     ig_buf_reset(&b);
-    assert_int_equal(ig_buf_json_escape(&b, IG_STR("a\xff" "b\xc3")), 0);
-    assert_string_equal(b.data, "a\xef\xbf\xbd" "b\xef\xbf\xbd");
+    assert_int_equal(ig_buf_json_escape(&b, IG_STR("a\xff"
+                                                   "b\xc3")),
+                     0);
+    assert_string_equal(b.data, "a\xef\xbf\xbd"
+                                "b\xef\xbf\xbd");
     ig_buf_reset(&b);
     /* Overlong encoding and a UTF-16 surrogate are invalid too. */
     assert_int_equal(ig_buf_json_escape(&b, IG_STR("\xc0\xaf|\xed\xa0\x80")), 0);
-    assert_string_equal(b.data,
-                        "\xef\xbf\xbd\xef\xbf\xbd|\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+    assert_string_equal(b.data, "\xef\xbf\xbd\xef\xbf\xbd|\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
     ig_buf_reset(&b);
     /* Embedded NUL is escaped. */
     assert_int_equal(ig_buf_json_escape(&b, ig_str_make("x\0y", 3)), 0);
@@ -210,9 +212,9 @@ static void test_buf_detach(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_str_basics),         cmocka_unit_test(test_str_to_i64),
-        cmocka_unit_test(test_str_to_f64),         cmocka_unit_test(test_buf_append_and_cap),
-        cmocka_unit_test(test_buf_printf),         cmocka_unit_test(test_buf_json),
+        cmocka_unit_test(test_str_basics), cmocka_unit_test(test_str_to_i64),
+        cmocka_unit_test(test_str_to_f64), cmocka_unit_test(test_buf_append_and_cap),
+        cmocka_unit_test(test_buf_printf), cmocka_unit_test(test_buf_json),
         cmocka_unit_test(test_buf_detach),
     };
     return cmocka_run_group_tests_name("core/buf", tests, NULL, NULL);

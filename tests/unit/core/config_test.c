@@ -154,9 +154,8 @@ static void test_yaml_sections(void **state)
     assert_int_equal(ig_config_load(&c, yaml("# nothing\n"), NULL, &eb), 0);
     ig_config_free(&c);
     /* A section whose keys are all commented out. */
-    assert_int_equal(ig_config_load(&c, yaml("loki:\n#  port: 1\ntempo:\n  port: 3201\n"), NULL,
-                                     &eb),
-                     0);
+    assert_int_equal(
+        ig_config_load(&c, yaml("loki:\n#  port: 1\ntempo:\n  port: 3201\n"), NULL, &eb), 0);
     assert_int_equal(c.loki.listen.port, 3100);
     assert_int_equal(c.tempo.listen.port, 3201);
     ig_config_free(&c);
@@ -168,6 +167,8 @@ static void test_unknown_keys(void **state)
     expect_error("loki:\n  prot: 3100\n", NULL, "loki.prot", "unknown", NULL);
     expect_error("lokii:\n  port: 3100\n", NULL, "lokii", "unknown", NULL);
     expect_error("bogus: 1\n", NULL, "bogus", "unknown", NULL);
+    expect_error("\"bo\\ngus\": 1\n", NULL, "bo gus", "unknown", NULL); /* one line */
+    expect_error("loki:\n  port: \"1\\n2\"\n", NULL, "loki.port", "1 2", NULL);
     expect_error("bogus: {}\n", NULL, "bogus", "unknown", NULL);
     expect_error("loki:\n  extra:\n    deep: {}\n", NULL, "loki.extra", "unknown", NULL);
     expect_error("loki: 3100\n", NULL, "loki", NULL, NULL); /* a section used as a value */
@@ -229,10 +230,10 @@ static void test_env_overrides(void **state)
     ig_config_free(&c);
 
     /* Every documented port variable. */
-    char *ports[] = {"ICEGATE_OTLP_HTTP_PORT=1001", "ICEGATE_OTLP_GRPC_PORT=1002",
-                     "ICEGATE_LOKI_PORT=1003",      "ICEGATE_TEMPO_PORT=1004",
+    char *ports[] = {"ICEGATE_OTLP_HTTP_PORT=1001",  "ICEGATE_OTLP_GRPC_PORT=1002",
+                     "ICEGATE_LOKI_PORT=1003",       "ICEGATE_TEMPO_PORT=1004",
                      "ICEGATE_PROMETHEUS_PORT=1005", "ICEGATE_MAINTAIN_PORT=1006",
-                     "ICEGATE_CATALOG_PORT=1007",   NULL};
+                     "ICEGATE_CATALOG_PORT=1007",    NULL};
     assert_int_equal(ig_config_load(&c, NULL, ports, &eb), 0);
     assert_int_equal(c.otlp_http.listen.port, 1001);
     assert_int_equal(c.otlp_grpc.listen.port, 1002);
@@ -292,8 +293,9 @@ static void test_dump_round_trip(void **state)
     ig_config a, b;
     ig_errbuf eb = {""};
     char *env[] = {"ICEGATE_LOKI_PORT=4001", "ICEGATE_DATA_DIR=/d", NULL};
-    assert_int_equal(ig_config_load(&a, yaml("maintain:\n  wal_grace_period: 1h30m\ncatalog:\n  rest:\n"
-                                             "    token: \"a \\\"quoted\\\" token\"\n"),
+    assert_int_equal(ig_config_load(&a,
+                                    yaml("maintain:\n  wal_grace_period: 1h30m\ncatalog:\n  rest:\n"
+                                         "    token: \"a \\\"quoted\\\" token\"\n"),
                                     env, &eb),
                      0);
     char dump_path[64];

@@ -163,9 +163,8 @@ static void test_removal_wraparound(void **state)
     }
     assert_int_equal(nf, 6);
     for (int i = 0; i < 6; i++)
-        assert_int_equal(ig_map_put(&m, key_of(kb, sizeof kb, found[i]), (void *)(intptr_t)(i + 1),
-                                    NULL),
-                         0);
+        assert_int_equal(
+            ig_map_put(&m, key_of(kb, sizeof kb, found[i]), (void *)(intptr_t)(i + 1), NULL), 0);
     assert_int_equal(m.nslots, 16); /* 6 entries: no growth, so they wrap to slots 0..4 */
     check_invariants(&m);
     for (int r = 0; r < 6; r++) {
@@ -213,7 +212,7 @@ static void test_hash_stable(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_put_get_replace),   cmocka_unit_test(test_many_keys_and_removal),
+        cmocka_unit_test(test_put_get_replace),    cmocka_unit_test(test_many_keys_and_removal),
         cmocka_unit_test(test_removal_wraparound), cmocka_unit_test(test_cap),
         cmocka_unit_test(test_hash_stable),
     };

@@ -11,7 +11,7 @@
 #include "icegate/time.h"
 
 #define T0 1700000000LL /* 2023-11-14T22:13:20Z */
-#define S(x) ((int64_t)(x) * IG_NS_PER_S)
+#define S(x) ((int64_t)(x)*IG_NS_PER_S)
 
 static int64_t rfc(const char *s)
 {
@@ -57,11 +57,11 @@ static void test_rfc3339_parse(void **state)
     const char *bad[] = {
         "",
         "2023-11-14",
-        "2023-11-14T22:13:20",       /* no zone */
-        "2023-11-14 22:13:20Z",      /* space */
+        "2023-11-14T22:13:20",  /* no zone */
+        "2023-11-14 22:13:20Z", /* space */
         "2023-11-14T22:13Z",
-        "2023-02-29T00:00:00Z",      /* not a leap year */
-        "1900-02-29T00:00:00Z",      /* century, not leap */
+        "2023-02-29T00:00:00Z", /* not a leap year */
+        "1900-02-29T00:00:00Z", /* century, not leap */
         "2023-04-31T00:00:00Z",
         "2023-13-01T00:00:00Z",
         "2023-00-10T00:00:00Z",
@@ -96,8 +96,7 @@ static void test_rfc3339_parse(void **state)
     assert_int_equal(ig_time_parse_rfc3339(IG_STR("9999-12-31T23:59:59Z"), &ns), IG_ERANGE);
     assert_int_equal(ig_time_parse_rfc3339(IG_STR("0001-01-01T00:00:00Z"), &ns), IG_ERANGE);
     /* Only len bytes are read. */
-    assert_int_equal(
-        ig_time_parse_rfc3339(ig_str_make("2023-11-14T22:13:20Zgarbage", 20), &ns), 0);
+    assert_int_equal(ig_time_parse_rfc3339(ig_str_make("2023-11-14T22:13:20Zgarbage", 20), &ns), 0);
     assert_true(ns == S(T0));
 }
 
@@ -150,10 +149,10 @@ static int64_t loki(const char *s)
 static void test_loki_timestamps(void **state)
 {
     (void)state;
-    assert_true(loki("1700000000") == S(T0));               /* <= 10 chars: seconds */
-    assert_true(loki("1700000000000000000") == S(T0));      /* 19 digits: ns */
+    assert_true(loki("1700000000") == S(T0));          /* <= 10 chars: seconds */
+    assert_true(loki("1700000000000000000") == S(T0)); /* 19 digits: ns */
     assert_true(loki("1700000000123456789") == S(T0) + 123456789);
-    assert_true(loki("17000000001") == 17000000001LL);      /* 11 chars: ns */
+    assert_true(loki("17000000001") == 17000000001LL); /* 11 chars: ns */
     assert_true(loki("0") == 0);
     assert_true(loki("-1") == -S(1));
     /* Float seconds, rounded to milliseconds. */
@@ -239,8 +238,8 @@ static void test_duration_parse(void **state)
     assert_int_equal(ig_duration_parse(IG_STR("-5m"), 1, &ns), 0);
     assert_true(ns == -S(300));
     assert_int_equal(ig_duration_parse(IG_STR("-5m"), 0, &ns), IG_EINVAL);
-    const char *bad[] = {"1x", "", "h", "1", "5 m", "m5", ".", "-", "+", "1h-5m",
-                         "1.2.3s", "1hh", "1H", "ms", "1e3s", " 1s", "1s "};
+    const char *bad[] = {"1x",    "",       "h",   "1",  "5 m", "m5",   ".",   "-",  "+",
+                         "1h-5m", "1.2.3s", "1hh", "1H", "ms",  "1e3s", " 1s", "1s "};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ns = 7;
         int rc = ig_duration_parse(ig_str_from(bad[i]), 1, &ns);
@@ -304,7 +303,8 @@ static void test_civil_days(void **state)
         ig_civil_from_days(day, &y, &m, &d);
         assert_true(ig_days_from_civil(y, m, d) == day);
         if (day > -200000 && !(d == pd + 1 && m == pm && y == py))
-            assert_true(d == 1 && ((m == pm + 1 && y == py) || (m == 1 && pm == 12 && y == py + 1)));
+            assert_true(d == 1 &&
+                        ((m == pm + 1 && y == py) || (m == 1 && pm == 12 && y == py + 1)));
         py = y;
         pm = m;
         pd = d;
@@ -322,10 +322,10 @@ static void test_clocks(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rfc3339_parse),     cmocka_unit_test(test_rfc3339_format),
-        cmocka_unit_test(test_loki_timestamps),   cmocka_unit_test(test_prom_and_unix_timestamps),
-        cmocka_unit_test(test_duration_parse),    cmocka_unit_test(test_duration_format),
-        cmocka_unit_test(test_civil_days),        cmocka_unit_test(test_clocks),
+        cmocka_unit_test(test_rfc3339_parse),   cmocka_unit_test(test_rfc3339_format),
+        cmocka_unit_test(test_loki_timestamps), cmocka_unit_test(test_prom_and_unix_timestamps),
+        cmocka_unit_test(test_duration_parse),  cmocka_unit_test(test_duration_format),
+        cmocka_unit_test(test_civil_days),      cmocka_unit_test(test_clocks),
     };
     return cmocka_run_group_tests_name("core/time", tests, NULL, NULL);
 }

@@ -21,6 +21,7 @@ static void test_tokens(void **state)
     (void)state;
     static const char in[] =
         " {\"a\" : [1, -2.5e3, \"x\", true, false, null, {}, []], \"b\":{\"c\":0}}\r\n\t";
+    /* clang-format off */
     static const struct {
         int type;
         const char *str;
@@ -34,6 +35,7 @@ static void test_tokens(void **state)
         {JSON_OBJ, "{", 57},      {JSON_KEY, "c", 58},       {JSON_NUMBER, "0", 62},
         {JSON_OBJ_END, "}", 63},  {JSON_OBJ_END, "}", 64},
     };
+    /* clang-format on */
     json_reader r;
     ig_errbuf eb;
     json_tok t;
@@ -144,8 +146,9 @@ static void test_strings(void **state)
     ig_str key, s;
     json_tok t;
     /* every escape; key and value both escaped: the key stays valid */
-    json_reader_init(&r, S("{\"k\\u00e9y\":\"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\\u20AC\\ud83d\\ude00"
-                           "\\u0000z\"}"),
+    json_reader_init(&r,
+                     S("{\"k\\u00e9y\":\"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\\u20AC\\ud83d\\ude00"
+                       "\\u0000z\"}"),
                      &eb);
     assert_int_equal(json_obj_begin(&r), 0);
     assert_int_equal(json_obj_next_key(&r, &key), 1);
@@ -167,8 +170,8 @@ static void test_strings(void **state)
     json_reader_free(&r);
 
     /* lone surrogates: error by default, U+FFFD with the flag */
-    const char *lone[] = {"\"\\ud800\"", "\"a\\ud800\\u0041\"", "\"\\udc00\"",
-                          "\"\\ud800\\ud800\"", "\"\\uDBFF\\n\""};
+    const char *lone[] = {"\"\\ud800\"", "\"a\\ud800\\u0041\"", "\"\\udc00\"", "\"\\ud800\\ud800\"",
+                          "\"\\uDBFF\\n\""};
     for (size_t i = 0; i < sizeof lone / sizeof lone[0]; i++) {
         json_reader_init(&r, ig_str_from(lone[i]), &eb);
         assert_int_equal(json_str(&r, &s), IG_ECORRUPT);
@@ -183,7 +186,8 @@ static void test_strings(void **state)
     json_reader_init(&r, S("\"a\\ud800\\u0041\""), &eb);
     r.flags = JSON_LONE_SURROGATE_FFFD;
     assert_int_equal(json_str(&r, &s), 0);
-    assert_true(ig_str_eq_cstr(s, "a\xef\xbf\xbd" "A"));
+    assert_true(ig_str_eq_cstr(s, "a\xef\xbf\xbd"
+                                  "A"));
     json_reader_free(&r);
 
     /* invalid UTF-8, control characters, bad escapes: error with the offset */
@@ -333,9 +337,10 @@ static void test_numbers(void **state)
     /* through the reader: numbers and strings, protojson style */
     json_reader r;
     ig_errbuf eb;
-    json_reader_init(&r, S("[\"-9223372036854775808\", 18446744073709551615, \"NaN\", "
-                           "\"Infinity\", \"-Infinity\", \"2.5\", -0, 1e400, \"1e400\", "
-                           "\"12x\", 1.5, true]"),
+    json_reader_init(&r,
+                     S("[\"-9223372036854775808\", 18446744073709551615, \"NaN\", "
+                       "\"Infinity\", \"-Infinity\", \"2.5\", -0, 1e400, \"1e400\", "
+                       "\"12x\", 1.5, true]"),
                      &eb);
     assert_int_equal(json_arr_begin(&r), 0);
     assert_int_equal(json_arr_next(&r), 1);
@@ -633,9 +638,18 @@ static void test_base64_hex(void **state)
         const char *in;
         const char *out;
     } ok[] = {
-        {"", ""},          {"Zg==", "f"},       {"Zg", "f"},          {"Zm8=", "fo"},
-        {"Zm8", "fo"},     {"Zm9v", "foo"},     {"Zm9vYg==", "foob"}, {"Zm9vYmE", "fooba"},
-        {"+/8=", "\xfb\xff"}, {"-_8", "\xfb\xff"}, {"-_8=", "\xfb\xff"}, {"Zh==", "f"},
+        {"", ""},
+        {"Zg==", "f"},
+        {"Zg", "f"},
+        {"Zm8=", "fo"},
+        {"Zm8", "fo"},
+        {"Zm9v", "foo"},
+        {"Zm9vYg==", "foob"},
+        {"Zm9vYmE", "fooba"},
+        {"+/8=", "\xfb\xff"},
+        {"-_8", "\xfb\xff"},
+        {"-_8=", "\xfb\xff"},
+        {"Zh==", "f"},
     };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         n = 99;
@@ -687,8 +701,7 @@ static void test_base64_hex(void **state)
     /* hex */
     uint8_t id[16];
     assert_int_equal(json_hex_decode(S("5B8EFFF798038103D269B633813FC60C"), id, 16, &eb), 0);
-    assert_memory_equal(id, "\x5b\x8e\xff\xf7\x98\x03\x81\x03\xd2\x69\xb6\x33\x81\x3f\xc6\x0c",
-                        16);
+    assert_memory_equal(id, "\x5b\x8e\xff\xf7\x98\x03\x81\x03\xd2\x69\xb6\x33\x81\x3f\xc6\x0c", 16);
     uint8_t id2[16];
     assert_int_equal(json_hex_decode(S("5b8efff798038103d269b633813fc60c"), id2, 16, &eb), 0);
     assert_memory_equal(id, id2, 16);
@@ -793,14 +806,14 @@ static void rec_init(rec *r)
 
 static void rec_emit(rec *r, ig_buf *o)
 {
-    ig_buf_printf(o, "rec t=%llu o=%llu sev=%llu st=%s trace=%s span=%s body=%s attrs=%s "
-                     "flags=%llu dropped=%llu event=%s\n",
-                  (unsigned long long)r->t, (unsigned long long)r->o,
-                  (unsigned long long)r->sev, r->st.data ? r->st.data : "",
-                  r->trace.data ? r->trace.data : "", r->span.data ? r->span.data : "",
-                  r->body.data ? r->body.data : "", r->attrs.data ? r->attrs.data : "",
-                  (unsigned long long)r->flags, (unsigned long long)r->dropped,
-                  r->event.data ? r->event.data : "");
+    ig_buf_printf(o,
+                  "rec t=%llu o=%llu sev=%llu st=%s trace=%s span=%s body=%s attrs=%s "
+                  "flags=%llu dropped=%llu event=%s\n",
+                  (unsigned long long)r->t, (unsigned long long)r->o, (unsigned long long)r->sev,
+                  r->st.data ? r->st.data : "", r->trace.data ? r->trace.data : "",
+                  r->span.data ? r->span.data : "", r->body.data ? r->body.data : "",
+                  r->attrs.data ? r->attrs.data : "", (unsigned long long)r->flags,
+                  (unsigned long long)r->dropped, r->event.data ? r->event.data : "");
     ig_buf_free(&r->st);
     ig_buf_free(&r->trace);
     ig_buf_free(&r->span);
@@ -865,9 +878,15 @@ static void pb_logs(ig_str msg, ig_buf *o)
                         rec_init(&r);
                         while (pb_next(&lr) > 0) {
                             switch (lr.field) {
-                            case 1: assert_int_equal(pb_fixed64(&lr, &r.t), 0); break;
-                            case 11: assert_int_equal(pb_fixed64(&lr, &r.o), 0); break;
-                            case 2: assert_int_equal(pb_varint(&lr, &r.sev), 0); break;
+                            case 1:
+                                assert_int_equal(pb_fixed64(&lr, &r.t), 0);
+                                break;
+                            case 11:
+                                assert_int_equal(pb_fixed64(&lr, &r.o), 0);
+                                break;
+                            case 2:
+                                assert_int_equal(pb_varint(&lr, &r.sev), 0);
+                                break;
                             case 3:
                                 assert_int_equal(pb_bytes(&lr, &s), 0);
                                 ig_buf_append_str(&r.st, s);
@@ -880,7 +899,9 @@ static void pb_logs(ig_str msg, ig_buf *o)
                                 assert_int_equal(pb_sub(&lr, &sub), 0);
                                 pb_kv(&sub, &r.attrs);
                                 break;
-                            case 7: assert_int_equal(pb_varint(&lr, &r.dropped), 0); break;
+                            case 7:
+                                assert_int_equal(pb_varint(&lr, &r.dropped), 0);
+                                break;
                             case 8:
                                 assert_int_equal(pb_fixed32(&lr, &u32), 0);
                                 r.flags = u32;

@@ -23,9 +23,17 @@ static int first(pb_reader *r, ig_str in, ig_errbuf *eb)
 static void test_varint_roundtrip(void **state)
 {
     (void)state;
-    static const uint64_t vals[] = {0,          1,          127,        128,
-                                    300,        16383,      16384,      UINT32_MAX,
-                                    (uint64_t)INT64_MAX, (uint64_t)INT64_MIN, UINT64_MAX};
+    static const uint64_t vals[] = {0,
+                                    1,
+                                    127,
+                                    128,
+                                    300,
+                                    16383,
+                                    16384,
+                                    UINT32_MAX,
+                                    (uint64_t)INT64_MAX,
+                                    (uint64_t)INT64_MIN,
+                                    UINT64_MAX};
     for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
         ig_buf b;
         ig_buf_init(&b, 64);
@@ -70,7 +78,7 @@ static void test_signed_and_typed(void **state)
     pb_put_fixed32(&w, 10, 0xDEADBEEF);
     pb_put_double(&w, 11, -637.704);
     pb_put_float(&w, 12, 1.5f);
-    pb_put_sint64(&w, 13, INT32_MIN); /* sint32 */
+    pb_put_sint64(&w, 13, INT32_MIN);      /* sint32 */
     pb_put_varint(&w, 14, 0x1FFFFFFFFull); /* uint32 field: truncated */
     pb_put_bool(&w, 15, false);
     assert_int_equal(pb_writer_finish(&w), 0);
@@ -180,6 +188,49 @@ static void test_bytes_zero_copy(void **state)
     /* empty message */
     pb_reader_init(&r, IG_STR_NULL, &eb);
     assert_int_equal(pb_next(&r), 0);
+}
+
+static void test_strings_utf8(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        size_t bad; /* SIZE_MAX: valid */
+    } cases[] = {
+        {"", SIZE_MAX},
+        {"plain ascii text, longer than eight bytes", SIZE_MAX},
+        {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf", SIZE_MAX},
+        {"abcdefgh\xc0\x80", 8}, /* overlong NUL */
+        {"\xe0\x9f\xbf", 0},     /* overlong 3-byte */
+        {"ab\xed\xa0\x80", 2},   /* UTF-16 surrogate */
+        {"\xf4\x90\x80\x80", 0}, /* above U+10FFFF */
+        {"\xf0\x8f\xbf\xbf", 0}, /* overlong 4-byte */
+        {"abc\xe2\x82", 3},      /* truncated */
+        {"\x80", 0},             /* lone continuation */
+        {"0123456789\xff", 10},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        assert_true(pb_utf8_invalid_at(ig_str_from(cases[i].s)) == cases[i].bad);
+
+    ig_buf b;
+    ig_buf_init(&b, 256);
+    pb_writer w;
+    pb_writer_init(&w, &b);
+    pb_put_bytes(&w, 3, S("caf\xc3\xa9"));
+    pb_put_bytes(&w, 4, S("ab\xff"));
+    assert_int_equal(pb_writer_finish(&w), 0);
+    pb_reader r;
+    ig_errbuf eb;
+    ig_str s;
+    pb_reader_init(&r, ig_buf_str(&b), &eb);
+    assert_int_equal(pb_next(&r), 1);
+    assert_int_equal(pb_string(&r, &s), 0);
+    assert_true(ig_str_eq_cstr(s, "caf\xc3\xa9"));
+    assert_int_equal(pb_next(&r), 1);
+    assert_int_equal(pb_string(&r, &s), IG_ECORRUPT);
+    assert_non_null(strstr(eb.msg, "field 4 at byte 7: string is not valid UTF-8 (byte 0xff "
+                                   "at byte 11)"));
+    ig_buf_free(&b);
 }
 
 static void test_submessages_and_backpatch(void **state)
@@ -329,7 +380,9 @@ static void test_errors(void **state)
     EXPECT_ERR("\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\x02", IG_ECORRUPT, "field 1",
                "over 64 bits");
     /* length past the end */
-    EXPECT_ERR("\x08\x01\x12\x05" "ab", IG_ECORRUPT, "field 2 at byte 2", "length 5");
+    EXPECT_ERR("\x08\x01\x12\x05"
+               "ab",
+               IG_ECORRUPT, "field 2 at byte 2", "length 5");
     EXPECT_ERR("\x12\xff\xff\xff\xff\xff\xff\xff\xff\x7f", IG_ECORRUPT, "field 2",
                "exceeds the 0 bytes left");
     EXPECT_ERR("\x12\x80", IG_ECORRUPT, "field 2", "length varint truncated");
@@ -362,7 +415,8 @@ static void test_errors(void **state)
     /* wire type mismatch names both types */
     assert_int_equal(first(&r, S("\x08\x01"), &eb), 1);
     assert_int_equal(pb_bytes(&r, &s), IG_ECORRUPT);
-    assert_non_null(strstr(eb.msg, "field 1 at byte 0: wire type varint, expected length-delimited"));
+    assert_non_null(
+        strstr(eb.msg, "field 1 at byte 0: wire type varint, expected length-delimited"));
     assert_int_equal(first(&r, S("\x0a\x00"), &eb), 1);
     assert_int_equal(pb_fixed32(&r, &u), IG_ECORRUPT);
     assert_int_equal(pb_fixed64(&r, &v), IG_ECORRUPT);
@@ -423,9 +477,9 @@ static void test_depth_limit(void **state)
     /* nested groups are bounded too */
     char in[2 * (PB_MAX_DEPTH + 2)];
     for (size_t i = 0; i < sizeof in / 2; i++)
-        in[i] = 0x0b;                          /* start-group field 1 */
+        in[i] = 0x0b; /* start-group field 1 */
     for (size_t i = sizeof in / 2; i < sizeof in; i++)
-        in[i] = 0x0c;                          /* end-group field 1 */
+        in[i] = 0x0c; /* end-group field 1 */
     expect_err(in, sizeof in, IG_ECORRUPT, "groups nested deeper", NULL);
     expect_err(in + 4, sizeof in - 8, 0, NULL, NULL); /* 62 levels: fine */
 }
@@ -512,8 +566,7 @@ static void test_packed(void **state)
     assert_int_equal(first(&r, S("\x0a\x02\x01\x80"), &eb), 1);
     assert_int_equal(pb_packed_begin(&r, &it, PB_VARINT), IG_ECORRUPT);
     assert_non_null(strstr(eb.msg, "truncated varint"));
-    assert_int_equal(first(&r, S("\x0a\x0b\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01"), &eb),
-                     1);
+    assert_int_equal(first(&r, S("\x0a\x0b\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01"), &eb), 1);
     assert_int_equal(pb_packed_begin(&r, &it, PB_VARINT), 0);
     uint64_t v;
     assert_int_equal(pb_packed_varint(&it, &v), IG_ECORRUPT);
@@ -612,7 +665,10 @@ static void test_responses(void **state)
     ig_buf_reset(&b);
     assert_int_equal(pb_encode_rpc_status(&b, 8, S("abc")), 0);
     assert_int_equal(b.len, 7);
-    assert_memory_equal(b.data, "\x08\x08\x12\x03" "abc", 7);
+    assert_memory_equal(b.data,
+                        "\x08\x08\x12\x03"
+                        "abc",
+                        7);
     ig_buf_reset(&b);
     assert_int_equal(pb_encode_rpc_status(&b, -1, S("")), 0); /* negative int32: 10 bytes */
     assert_int_equal(b.len, 11);
@@ -703,6 +759,7 @@ int main(void)
         cmocka_unit_test(test_varint_roundtrip),
         cmocka_unit_test(test_signed_and_typed),
         cmocka_unit_test(test_bytes_zero_copy),
+        cmocka_unit_test(test_strings_utf8),
         cmocka_unit_test(test_submessages_and_backpatch),
         cmocka_unit_test(test_skip_unknown),
         cmocka_unit_test(test_errors),

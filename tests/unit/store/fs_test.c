@@ -21,8 +21,8 @@
 #include "icegate/time.h"
 
 typedef struct fixture {
-    char tmp[64];       /* mkdtemp directory */
-    char root[128];     /* store root: tmp/root/sub (created by open) */
+    char tmp[64];   /* mkdtemp directory */
+    char root[128]; /* store root: tmp/root/sub (created by open) */
     ig_store *st;
 } fixture;
 
@@ -282,9 +282,26 @@ static void free_keys(char **v, size_t n)
 
 /* Keys whose bytewise order differs from a naive directory walk ('-' < '.' < '/' < '0'). */
 static const char *const TRICKY[] = {
-    "p/a-",   "p/a.c",   "p/a/b",   "p/a/b0",  "p/a/b/c", "p/a0",    "p/ab",
-    "p/a/-x", "p/b/x/y", "p/b/x-",  "p/b/x.y", "p/ba",    "q",       "p/A",
-    "p/~",    "p/a/b/c2", "p/\xc3\xa9t\xc3\xa9", "p/a/b/c/d/e/f/g", "p-", "p.x",
+    "p/a-",
+    "p/a.c",
+    "p/a/b",
+    "p/a/b0",
+    "p/a/b/c",
+    "p/a0",
+    "p/ab",
+    "p/a/-x",
+    "p/b/x/y",
+    "p/b/x-",
+    "p/b/x.y",
+    "p/ba",
+    "q",
+    "p/A",
+    "p/~",
+    "p/a/b/c2",
+    "p/\xc3\xa9t\xc3\xa9",
+    "p/a/b/c/d/e/f/g",
+    "p-",
+    "p.x",
 };
 
 static void test_list_order_and_prefix(void **state)
@@ -316,7 +333,7 @@ static void test_list_order_and_prefix(void **state)
         const char *prefix;
         size_t count;
     } cases[] = {{"p/", 0}, {"p/a", 0}, {"p/a/", 0}, {"p/a/b/", 0}, {"p/b", 0},
-                 {"q", 0},  {"p", 0},   {"zz", 0},   {"p/zz/", 0}, {"p/a.", 0}};
+                 {"q", 0},  {"p", 0},   {"zz", 0},   {"p/zz/", 0},  {"p/a.", 0}};
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         size_t expect = 0;
         for (size_t i = 0; i < nw; i++)
@@ -624,9 +641,9 @@ static void test_invalid_keys(void **state)
     char too_long[1100];
     memset(too_long, 'a', 1025);
     too_long[1025] = 0;
-    const char *bad[] = {"",        "/abs",    "a/../b",     "..",      ".",       "a/./b",
-                         "a//b",    "a/",      "a\\b",       "a\nb",    "a\x01",   "\x7f",
-                         "a/b/..",  "./a",     "tab\there",  too_long};
+    const char *bad[] = {"",       "/abs", "a/../b",    "..",    ".",     "a/./b",
+                         "a//b",   "a/",   "a\\b",      "a\nb",  "a\x01", "\x7f",
+                         "a/b/..", "./a",  "tab\there", too_long};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_false(ig_store_key_valid(bad[i]));
         ig_errbuf eb = {""};
@@ -673,7 +690,7 @@ static void test_invalid_keys(void **state)
     }
     longest[1024] = 0;
     assert_int_equal(strlen(longest), 1024);
-    const char *good[] = {"solo",   "a/b/c",        "...",  ".hidden/x", "a/..b",
+    const char *good[] = {"solo",   "a/b/c",         "...",      ".hidden/x", "a/..b",
                           "sp ace", "p%2Fq=r&s?t#u", "\xc3\xa9", "x..",       longest};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         assert_true(ig_store_key_valid(good[i]));
