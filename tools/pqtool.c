@@ -881,10 +881,14 @@ static int cmd_write(int argc, char **argv)
                 o.codec = PQ_CODEC_UNCOMPRESSED;
             else
                 die("--codec: unknown codec %s (zstd, snappy, gzip, none)", v);
-        } else if (!strcmp(a, "--level"))
-            o.level = atoi(v);
-        else if (!strcmp(a, "--page-version")) {
-            o.page_version = atoi(v);
+        } else if (!strcmp(a, "--level")) {
+            int64_t lv;
+            if (ig_str_to_i64(ig_str_from(v), &lv) || lv < -7 || lv > 22)
+                die("--level must be an integer from -7 to 22");
+            o.level = (int)lv;
+        } else if (!strcmp(a, "--page-version")) {
+            int64_t pv;
+            o.page_version = ig_str_to_i64(ig_str_from(v), &pv) ? 0 : (int)pv;
             if (o.page_version != 1 && o.page_version != 2)
                 die("--page-version must be 1 or 2");
         } else if (!strcmp(a, "--dict")) {

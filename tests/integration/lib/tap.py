@@ -127,3 +127,20 @@ def run_cli(args, env=None, timeout=30):
 
 def loads(b):
     return json.loads(b.decode() if isinstance(b, bytes) else b)
+
+
+TOOLS = os.environ.get("ICEGATE_TOOLS", os.path.join(REPO, "build", "tools"))
+
+
+def wal_rows(data_dir, table):
+    """Every row of every complete WAL segment of a table, read back with pqtool."""
+    root = os.path.join(data_dir, "warehouse", "wal", table)
+    rows = []
+    for dirpath, _, files in os.walk(root):
+        for f in sorted(files):
+            if not f.endswith(".parquet"):
+                continue
+            out = subprocess.run([os.path.join(TOOLS, "pqtool"), "cat", os.path.join(dirpath, f)],
+                                 capture_output=True, text=True, check=True).stdout
+            rows += [json.loads(l) for l in out.splitlines() if l.strip()]
+    return rows
