@@ -1,18 +1,20 @@
 #!/usr/bin/env node
-// Parquet benchmark (a program, not a test): IceGate's writer/reader vs DuckDB, single thread,
-// on logs-shaped rows. See bench/README.md.
+// Parquet benchmark (a program, not a test): IceGate's writer/reader vs DuckDB, one thread,
+// on logs-shaped rows of IceGate's `logs` table. See bench/README.md.
 //
 //   node bench/parquet_bench.mjs [--rows 1000000] [--codec zstd] [--level 3]
-//        [--rg-rows 122880] [--reps 3] [--dir DIR] [--keep]
+//        [--rg-rows 122880] [--reps 3] [--sel 0.005] [--dir DIR] [--keep]
 //
-// Everything timed for "ours" is in OURS below; swap in a dedicated bench tool there.
+// Needs `make` first (build/tools/pqbench) and scripts/setup.sh (DuckDB in tests/node); it
+// builds nothing. "Ours" is build/tools/pqbench: it generates the rows in memory and times
+// only the library call (clock_gettime around the writer / the reads); the same rows go to
+// DuckDB through `pqbench dump-jsonl`, loaded once into an in-memory table (not timed).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { TOOLS, SHARED, loadDep } from '../tests/interop/lib/env.mjs';
-import { LOGS_SCHEMA, rng } from '../tests/interop/lib/gen.mjs';
 
 // ---------------------------------------------------------------- options
 const args = process.argv.slice(2);
@@ -25,51 +27,39 @@ const CODEC = opt('codec', 'zstd');
 const LEVEL = Number(opt('level', 3));
 const RG_ROWS = Number(opt('rg-rows', 122_880));
 const REPS = Number(opt('reps', 3));
+const SEL = Number(opt('sel', 0.005)); // fraction of the time range the predicate keeps (the last part)
 const KEEP = args.includes('--keep');
 const DIR = opt('dir', null) || fs.mkdtempSync(path.join(os.tmpdir(), 'icegate-pqbench-'));
 fs.mkdirSync(DIR, { recursive: true });
-const PQTOOL = process.env.PQTOOL || path.join(TOOLS, 'pqtool');
+const PQBENCH = process.env.PQBENCH || path.join(TOOLS, 'pqbench');
+const CORPUS = path.join(SHARED, 'corpus', 'logs');
 const DUCK_CODEC = { zstd: 'zstd', snappy: 'snappy', gzip: 'gzip', none: 'uncompressed' }[CODEC];
-
-// ---------------------------------------------------------------- "ours": the commands timed
-// Each entry returns [program, args] or null when the tool cannot do it yet.
-const OURS = {
-  label: 'pqtool',
-  write: (schemaFile, jsonl, out) => [PQTOOL, ['write', '--codec', CODEC, '--level', String(LEVEL), '--row-group-rows', String(RG_ROWS), schemaFile, jsonl, out]],
-  // full read: decode every column and print JSON lines (to /dev/null)
-  readFull: (file) => [PQTOOL, ['cat', file]],
-  // projected read; pqtool has no predicate option yet, so this reads the two columns of every row group
-  readProjected: (file) => [PQTOOL, ['cat', '--columns', 'timestamp,body', file]],
-  // projected read with the timestamp predicate pushed down (row-group skipping): not available yet
-  readPredicate: (_file, _lo, _hi) => null,
-};
+if (!DUCK_CODEC) throw new Error(`--codec: zstd, snappy, gzip or none`);
 
 // ---------------------------------------------------------------- helpers
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 function fmt(n, d = 1) {
   if (n === null || n === undefined || Number.isNaN(n)) return 'n/a';
-  return n >= 100 ? n.toFixed(0) : n.toFixed(d);
+  return Math.abs(n) >= 100 ? n.toFixed(0) : n.toFixed(d);
 }
 
-/** Runs a command REPS times (stdout to /dev/null); returns {median wall s, max RSS KB, user+sys s}. */
-function timeCmd(cmd) {
-  if (!cmd) return null;
-  const [prog, a] = cmd;
-  const walls = [];
-  let rss = 0;
-  let cpu = 0;
+/** Runs pqbench once; returns its first JSON line (the measurement) and all lines. */
+function pqbench(argv) {
+  const res = spawnSync(PQBENCH, argv, { encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (res.status !== 0) throw new Error(`pqbench ${argv.join(' ')}: exit ${res.status}: ${res.stderr.slice(-800)}`);
+  const lines = res.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  return { m: lines[0], all: lines };
+}
+
+/** REPS runs of pqbench; median of its own timing (seconds), last measurement kept. */
+function timeOurs(argv) {
+  const secs = [];
+  let last;
   for (let i = 0; i < REPS; i++) {
-    const tf = path.join(DIR, 'time.txt');
-    const t0 = performance.now();
-    const res = spawnSync('/usr/bin/time', ['-f', '%M %U %S', '-o', tf, prog, ...a], { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 26 });
-    const wall = (performance.now() - t0) / 1000;
-    if (res.status !== 0) throw new Error(`${prog} ${a.join(' ')}: exit ${res.status}: ${String(res.stderr).slice(-500)}`);
-    const [m, u, s] = fs.readFileSync(tf, 'utf8').trim().split(/\s+/).slice(-3).map(Number);
-    walls.push(wall);
-    rss = Math.max(rss, m);
-    cpu = u + s;
+    last = pqbench(argv);
+    secs.push(last.m.seconds);
   }
-  walls.sort((x, y) => x - y);
-  return { wall: walls[Math.floor(walls.length / 2)], rssKB: rss, cpu };
+  return { wall: median(secs), m: last.m, all: last.all };
 }
 
 async function timeDuck(db, sql) {
@@ -79,75 +69,47 @@ async function timeDuck(db, sql) {
     await db.run(sql);
     walls.push((performance.now() - t0) / 1000);
   }
-  walls.sort((x, y) => x - y);
-  return { wall: walls[Math.floor(walls.length / 2)] };
+  return { wall: median(walls) };
 }
 
-// ---------------------------------------------------------------- data
-function corpusLines() {
-  const dir = path.join(SHARED, 'corpus', 'logs');
-  const out = [];
-  for (const f of fs.readdirSync(dir).filter((x) => x.endsWith('.log')).sort()) {
-    const service = f.replace(/\.log$/, '');
-    for (const line of fs.readFileSync(path.join(dir, f), 'utf8').split('\n')) if (line) out.push([service, line]);
-  }
-  return out;
+async function rows(db, sql) {
+  return (await db.runAndReadAll(sql)).getRowObjectsJson();
 }
 
-const T0 = 1717200000000000n; // 2024-06-01T00:00:00Z in µs
-
-/** Writes ROWS logs-shaped rows as JSONL; tenants in blocks, timestamps increasing. */
-function writeInput(file) {
-  const lines = corpusLines();
-  const r = rng(1);
-  const fd = fs.openSync(file, 'w');
-  let buf = [];
-  let ts = T0;
-  const sev = [['DEBUG', 5], ['INFO', 9], ['INFO', 9], ['INFO', 9], ['WARN', 13], ['ERROR', 17]];
-  const tenants = ['acme', 'globex', 'initech', 'umbrella'];
-  for (let i = 0; i < ROWS; i++) {
-    const [service, body] = lines[i % lines.length];
-    ts += BigInt(r.int(1, 2000));
-    const [stext, snum] = sev[i % sev.length];
-    const trace = r() < 0.3 ? null : r.bytes(16).toString('hex');
-    const row = `{"tenant_id":"${tenants[Math.floor((i * tenants.length) / ROWS)]}","account_id":null,"service_name":"${service}",`
-      + `"timestamp":${ts},"observed_timestamp":${ts + 150n},"trace_id":${trace ? `"${trace}"` : 'null'},`
-      + `"span_id":${trace ? `"${r.bytes(8).toString('hex')}"` : 'null'},"severity_number":${snum},"severity_text":"${stext}",`
-      + `"body":${JSON.stringify(body)},"line_no":${i},`
-      + `"resource_attributes":{"service.name":"${service}","host.name":"host-${i % 7}"},`
-      + `"attributes":{"http.method":"${r.pick(['GET', 'POST', 'PUT'])}","http.status_code":"${r.pick(['200', '200', '404', '500'])}","log.file.name":"${service}.log"}}`;
-    buf.push(row);
-    if (buf.length === 10000) {
-      fs.writeSync(fd, `${buf.join('\n')}\n`);
-      buf = [];
-    }
-  }
-  if (buf.length) fs.writeSync(fd, `${buf.join('\n')}\n`);
-  fs.closeSync(fd);
-  return ts;
+/** TIMESTAMPTZ literal for µs since the epoch (exact to the µs). */
+function tsLiteral(us) {
+  const secs = us / 1_000_000n;
+  const frac = String(us % 1_000_000n).padStart(6, '0');
+  const iso = new Date(Number(secs) * 1000).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, '');
+  return `TIMESTAMPTZ '${iso}.${frac}+00'`;
 }
 
-// ---------------------------------------------------------------- main
+// ---------------------------------------------------------------- setup
+if (!fs.existsSync(PQBENCH)) {
+  console.error(`${PQBENCH} missing: run make -j2 first`);
+  process.exit(2);
+}
 const duckdb = await loadDep('@duckdb/node-api');
 if (!duckdb) {
   console.error('tests/node/node_modules missing: run scripts/setup.sh');
   process.exit(2);
 }
-const haveOurs = fs.existsSync(PQTOOL);
-if (!haveOurs) console.error(`note: ${PQTOOL} not built; only DuckDB is measured`);
 
-console.log(`# parquet bench: ${ROWS} rows, codec ${CODEC} level ${LEVEL}, row groups of ${RG_ROWS}, median of ${REPS}, dir ${DIR}`);
-const schemaFile = path.join(DIR, 'logs.schema.json');
-fs.writeFileSync(schemaFile, JSON.stringify(LOGS_SCHEMA));
 const jsonl = path.join(DIR, 'logs.jsonl');
+const oursFile = path.join(DIR, 'ours.parquet');
+const duckFile = path.join(DIR, 'duckdb.parquet');
+const rowsArg = ['--rows', String(ROWS), '--corpus', CORPUS];
+
 let t = performance.now();
-const tsMax = writeInput(jsonl);
-const jsonBytes = fs.statSync(jsonl).size;
-console.log(`# input: ${(jsonBytes / 1e6).toFixed(1)} MB JSONL (${(jsonBytes / ROWS).toFixed(0)} B/row), generated in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-// predicate: a window of about 0.5% of the time range (about 0.5% of the rows, 1-2 row groups)
-const span = tsMax - T0;
-const lo = T0 + (span * 613n) / 1000n;
-const hi = lo + span / 200n;
+const dump = pqbench(['dump-jsonl', jsonl, ...rowsArg]).m;
+const INPUT = dump.input_bytes; // logical bytes of the rows: the MB/s denominator of every row
+console.log(`# parquet bench: ${ROWS} rows of the logs table, codec ${CODEC} level ${LEVEL}, row groups of ${RG_ROWS}, median of ${REPS}, one thread, dir ${DIR}`);
+console.log(`# input: ${(INPUT / 1e6).toFixed(1)} MB logical (${(INPUT / ROWS).toFixed(0)} B/row); JSONL for DuckDB ${(dump.jsonl_bytes / 1e6).toFixed(1)} MB, generated in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+
+// predicate: timestamp >= X keeping the last SEL of the time range (most row groups skipped)
+const tsMin = BigInt(dump.ts_min);
+const tsMax = BigInt(dump.ts_max);
+const X = tsMax - ((tsMax - tsMin) * BigInt(Math.round(SEL * 1e6))) / 1_000_000n;
 
 const inst = await duckdb.DuckDBInstance.create(':memory:', {
   threads: '1', extension_directory: path.join(DIR, 'duckdb-ext'), autoinstall_known_extensions: 'false', autoload_known_extensions: 'false',
@@ -155,71 +117,100 @@ const inst = await duckdb.DuckDBInstance.create(':memory:', {
 const db = await inst.connect();
 await db.run("SET TimeZone='UTC'");
 await db.run('SET preserve_insertion_order=true');
+const ver = (await rows(db, 'SELECT version() AS v'))[0].v;
+
+t = performance.now();
+const map = "'MAP(VARCHAR, VARCHAR)'";
+await db.run(`CREATE TABLE logs AS SELECT tenant_id, account_id, service_name,
+    make_timestamp("timestamp")::TIMESTAMPTZ AS "timestamp",
+    make_timestamp(observed_timestamp)::TIMESTAMPTZ AS observed_timestamp,
+    make_timestamp(ingested_timestamp)::TIMESTAMPTZ AS ingested_timestamp,
+    from_hex(trace_id) AS trace_id, from_hex(span_id) AS span_id,
+    severity_number, severity_text, body,
+    NULL::VARCHAR AS event_name, NULL::BIGINT AS flags, NULL::BIGINT AS dropped_attributes_count,
+    NULL::VARCHAR AS scope_name, NULL::VARCHAR AS scope_version,
+    resource_attributes, scope_attributes, attributes, source
+  FROM read_json('${jsonl}', format='newline_delimited', columns={tenant_id:'VARCHAR', account_id:'VARCHAR',
+    service_name:'VARCHAR', "timestamp":'BIGINT', observed_timestamp:'BIGINT', ingested_timestamp:'BIGINT',
+    trace_id:'VARCHAR', span_id:'VARCHAR', severity_number:'INTEGER', severity_text:'VARCHAR', body:'VARCHAR',
+    resource_attributes:${map}, scope_attributes:${map}, attributes:${map}, source:'VARCHAR'})`);
+console.log(`# DuckDB ${ver}: JSONL loaded into an in-memory table in ${((performance.now() - t) / 1000).toFixed(1)} s (not timed)`);
 
 const results = []; // {op, ours, duck, note}
-const oursFile = path.join(DIR, 'ours.parquet');
-const duckFile = path.join(DIR, 'duckdb.parquet');
+const copyOpts = `(FORMAT parquet, COMPRESSION ${DUCK_CODEC}${CODEC === 'zstd' ? `, COMPRESSION_LEVEL ${LEVEL}` : ''}, ROW_GROUP_SIZE ${RG_ROWS})`;
+const COLS = ['tenant_id', 'account_id', 'service_name', 'timestamp', 'observed_timestamp', 'ingested_timestamp', 'trace_id', 'span_id',
+  'severity_number', 'severity_text', 'body', 'event_name', 'flags', 'dropped_attributes_count', 'scope_name', 'scope_version',
+  'resource_attributes', 'scope_attributes', 'attributes', 'source'];
+const fullReadSql = (file) => `SELECT ${COLS.map((c) => `count("${c}")`).join(', ')} FROM read_parquet('${file}')`;
+const predSql = (file) => `SELECT count(*) AS n, sum(strlen(body))::BIGINT AS body_bytes FROM read_parquet('${file}') WHERE "timestamp" >= ${tsLiteral(X)}`;
 
 // --- write
-const readJson = `read_json(${`'${jsonl}'`}, format='newline_delimited', columns={tenant_id:'VARCHAR', account_id:'VARCHAR', service_name:'VARCHAR', "timestamp":'BIGINT', observed_timestamp:'BIGINT', trace_id:'VARCHAR', span_id:'VARCHAR', severity_number:'INTEGER', severity_text:'VARCHAR', body:'VARCHAR', line_no:'BIGINT', resource_attributes:'MAP(VARCHAR, VARCHAR)', attributes:'MAP(VARCHAR, VARCHAR)'})`;
-const selectTyped = `SELECT tenant_id, account_id, service_name, make_timestamp("timestamp")::TIMESTAMPTZ AS "timestamp", make_timestamp(observed_timestamp)::TIMESTAMPTZ AS observed_timestamp, from_hex(trace_id) AS trace_id, from_hex(span_id) AS span_id, severity_number, severity_text, body, line_no, resource_attributes, attributes`;
-const copyOpts = `(FORMAT parquet, COMPRESSION ${DUCK_CODEC}${CODEC === 'zstd' ? `, COMPRESSION_LEVEL ${LEVEL}` : ''}, ROW_GROUP_SIZE ${RG_ROWS})`;
+const oursWrite = timeOurs(['write', oursFile, ...rowsArg, '--codec', CODEC, '--level', String(LEVEL), '--row-group-rows', String(RG_ROWS)]);
+results.push({ op: 'write', ours: oursWrite, duck: await timeDuck(db, `COPY logs TO '${duckFile}' ${copyOpts}`), note: 'ours: pq_writer_new..close with ig_rows_write; DuckDB: COPY from the in-memory table' });
 
-const oursWrite = haveOurs ? timeCmd(OURS.write(schemaFile, jsonl, oursFile)) : null;
-const duckWriteJson = await timeDuck(db, `COPY (${selectTyped} FROM ${readJson}) TO '${duckFile}' ${copyOpts}`);
-results.push({ op: 'write from JSONL', ours: oursWrite, duck: duckWriteJson, note: 'both parse the JSONL' });
-await db.run(`CREATE TABLE logs AS ${selectTyped} FROM ${readJson}`);
-const duckWriteTable = await timeDuck(db, `COPY logs TO '${duckFile}' ${copyOpts}`);
-results.push({ op: 'write from memory', ours: null, duck: duckWriteTable, note: 'DuckDB only: table already in memory (pure writer)' });
+// --- full read
+results.push({ op: 'full read (all columns)', ours: timeOurs(['read', oursFile]), duck: await timeDuck(db, fullReadSql(duckFile)), note: 'ours: pq_read_column on every chunk, values materialised; DuckDB: count() of every column' });
+results.push({ op: 'full read, dictionaries kept', ours: timeOurs(['read', oursFile, '--keep-dict']), duck: null, note: 'ours with PQ_READ_KEEP_DICT (as the query engine reads)' });
 
-// --- reads
-const readSql = `read_parquet('${duckFile}')`;
-results.push({
-  op: 'full read -> JSON lines', ours: haveOurs ? timeCmd(OURS.readFull(oursFile)) : null,
-  duck: await timeDuck(db, `COPY (SELECT * FROM ${readSql}) TO '/dev/null' (FORMAT json)`), note: 'decode all columns, print JSON',
-});
-results.push({
-  op: 'full decode (no output)', ours: null,
-  duck: await timeDuck(db, `SELECT max(length(body)), max("timestamp"), max(observed_timestamp), count(trace_id), count(span_id), max(severity_number), max(severity_text), max(service_name), max(tenant_id), count(account_id), max(line_no), max(cardinality(resource_attributes)), max(cardinality(attributes)) FROM ${readSql}`),
-  note: 'DuckDB only: aggregate touching every column',
-});
-results.push({
-  op: 'projected read (timestamp, body)', ours: haveOurs ? timeCmd(OURS.readProjected(oursFile)) : null,
-  duck: await timeDuck(db, `COPY (SELECT "timestamp", body FROM ${readSql}) TO '/dev/null' (FORMAT json)`), note: '2 of 13 columns, all rows',
-});
-const predOurs = haveOurs ? OURS.readPredicate(oursFile, lo, hi) : null;
-results.push({
-  op: 'projected + predicate', ours: predOurs ? timeCmd(predOurs) : null,
-  duck: await timeDuck(db, `COPY (SELECT "timestamp", body FROM ${readSql} WHERE epoch_us("timestamp") BETWEEN ${lo} AND ${hi}) TO '/dev/null' (FORMAT json)`),
-  note: `timestamp window ~0.5% of rows; ${predOurs ? '' : 'pqtool has no predicate option yet'}`,
-});
-// DuckDB reading OUR file (same query) tells reader speed apart from file layout
-if (haveOurs) {
-  results.push({
-    op: 'DuckDB reads our file: predicate', ours: null,
-    duck: await timeDuck(db, `COPY (SELECT "timestamp", body FROM read_parquet('${oursFile}') WHERE epoch_us("timestamp") BETWEEN ${lo} AND ${hi}) TO '/dev/null' (FORMAT json)`),
-    note: 'row-group skipping with our statistics',
-  });
-  const rgs = await (await db.runAndReadAll(`SELECT count(DISTINCT row_group_id) AS n FROM parquet_metadata('${oursFile}')`)).getRowObjectsJson();
-  const rgd = await (await db.runAndReadAll(`SELECT count(DISTINCT row_group_id) AS n FROM parquet_metadata('${duckFile}')`)).getRowObjectsJson();
-  console.log(`# row groups: ours ${rgs[0].n}, DuckDB ${rgd[0].n}`);
-}
+// --- projected read with predicate
+const oursScan = timeOurs(['scan', oursFile, '--predicate-column', 'timestamp', '--ge', String(X), '--columns', 'timestamp,body']);
+const duckScan = await timeDuck(db, predSql(duckFile));
+results.push({ op: `scan ts >= X (last ${(SEL * 100).toFixed(1)}%)`, ours: oursScan, duck: duckScan, note: 'projection timestamp+body, rows/s over the whole table; ours prunes row groups (pq_rg_may_match) and pages (pq_page_select), then reads body only for matching rows (late materialisation)' });
+const oursScanEarly = timeOurs(['scan', oursFile, '--predicate-column', 'timestamp', '--ge', String(X), '--columns', 'timestamp,body', '--no-late']);
+results.push({ op: 'scan, no late materialisation', ours: oursScanEarly, duck: duckScan, note: 'ours reads body over the same pages as timestamp (--no-late)' });
+
+// --- each engine on the other's file (reader speed apart from file layout)
+const duckOnOurs = await timeDuck(db, predSql(oursFile));
+results.push({ op: 'DuckDB file: full read', ours: timeOurs(['read', duckFile]), duck: results[1].duck, note: 'ours reads the DuckDB-written file' });
+results.push({ op: 'our file: scan', ours: oursScan, duck: duckOnOurs, note: 'DuckDB runs the predicate query on our file' });
+
+// ---------------------------------------------------------------- cross-checks (not timed)
+const chkOurs = (await rows(db, predSql(oursFile)))[0];
+const chkDuck = (await rows(db, predSql(duckFile)))[0];
+const sm = oursScan.m;
+const agree = Number(chkOurs.n) === sm.rows_matched && Number(chkDuck.n) === sm.rows_matched
+  && Number(chkOurs.body_bytes) === sm.matched_bytes.body && Number(chkDuck.body_bytes) === sm.matched_bytes.body;
+const digestSql = (file) => `SELECT count(*) AS n, sum(strlen(body))::BIGINT AS body, sum(epoch_us("timestamp"))::VARCHAR AS ts,
+  sum(epoch_us(ingested_timestamp))::VARCHAR AS ing, count(trace_id) AS traces, sum(strlen(trace_id::VARCHAR))::BIGINT AS tr,
+  sum(cardinality(attributes)) AS na, sum(list_sum(list_transform(map_values(attributes), x -> strlen(x))))::BIGINT AS av, sum(list_sum(list_transform(map_keys(resource_attributes), x -> strlen(x))))::BIGINT AS rk,
+  count(DISTINCT service_name) AS svcs, count(DISTINCT tenant_id) AS tenants FROM read_parquet('${file}')`;
+const dOurs = JSON.stringify((await rows(db, digestSql(oursFile)))[0]);
+const dDuck = JSON.stringify((await rows(db, digestSql(duckFile)))[0]);
+const rgOurs = (await rows(db, `SELECT count(DISTINCT row_group_id) AS n FROM parquet_metadata('${oursFile}')`))[0].n;
+const rgDuck = (await rows(db, `SELECT count(DISTINCT row_group_id) AS n FROM parquet_metadata('${duckFile}')`))[0].n;
 
 // ---------------------------------------------------------------- report
-const MB = jsonBytes / 1e6;
 const rowsPerS = (x) => (x ? ROWS / x.wall / 1e6 : null);
-const mbPerS = (x) => (x ? MB / x.wall : null);
+const mbPerS = (x) => (x ? INPUT / 1e6 / x.wall : null);
 console.log('');
-console.log('rates: M rows/s and MB/s of the JSONL input size (same denominator for both); median wall time');
-console.log(`${'operation'.padEnd(34)} ${'ours s'.padStart(8)} ${'Mrow/s'.padStart(7)} ${'MB/s'.padStart(7)} ${'RSS MB'.padStart(7)} | ${'DuckDB s'.padStart(8)} ${'Mrow/s'.padStart(7)} ${'MB/s'.padStart(7)} | ${'ours/DuckDB time'.padStart(16)}  note`);
+console.log(`M rows/s and MB/s of the logical input (${(INPUT / 1e6).toFixed(1)} MB, same denominator for both); median of ${REPS}; speed ratio = ours rows/s / DuckDB rows/s (>= 1: ours faster)`);
+const head = `| ${'operation'.padEnd(34)} | ${'ours ms'.padStart(8)} | ${'Mrow/s'.padStart(7)} | ${'MB/s'.padStart(7)} | ${'DuckDB ms'.padStart(9)} | ${'Mrow/s'.padStart(7)} | ${'MB/s'.padStart(7)} | ${'ours/DuckDB speed'.padStart(17)} |`;
+console.log(head);
+console.log(head.replace(/[^|]/g, '-'));
 for (const r of results) {
-  const ratio = r.ours && r.duck ? r.ours.wall / r.duck.wall : null;
-  console.log(`${r.op.padEnd(34)} ${fmt(r.ours?.wall, 2).padStart(8)} ${fmt(rowsPerS(r.ours), 2).padStart(7)} ${fmt(mbPerS(r.ours)).padStart(7)} ${fmt(r.ours ? r.ours.rssKB / 1024 : null).padStart(7)} | ${fmt(r.duck?.wall, 2).padStart(8)} ${fmt(rowsPerS(r.duck), 2).padStart(7)} ${fmt(mbPerS(r.duck)).padStart(7)} | ${fmt(ratio, 2).padStart(16)}  ${r.note}`);
+  const ratio = r.ours && r.duck ? r.duck.wall / r.ours.wall : null;
+  console.log(`| ${r.op.padEnd(34)} | ${fmt(r.ours ? r.ours.wall * 1000 : null, 2).padStart(8)} | ${fmt(rowsPerS(r.ours), 2).padStart(7)} | ${fmt(mbPerS(r.ours)).padStart(7)} | ${fmt(r.duck ? r.duck.wall * 1000 : null, 2).padStart(9)} | ${fmt(rowsPerS(r.duck), 2).padStart(7)} | ${fmt(mbPerS(r.duck)).padStart(7)} | ${fmt(ratio, 2).padStart(17)} |`);
 }
-const oursSize = haveOurs && fs.existsSync(oursFile) ? fs.statSync(oursFile).size : null;
+console.log('');
+for (const r of results) console.log(`- ${r.op}: ${r.note}`);
+const oursSize = fs.statSync(oursFile).size;
 const duckSize = fs.statSync(duckFile).size;
 console.log('');
-console.log(`bytes/row on disk: ours ${oursSize ? (oursSize / ROWS).toFixed(1) : 'n/a'} (${oursSize ? (oursSize / 1e6).toFixed(1) : 'n/a'} MB), DuckDB ${(duckSize / ROWS).toFixed(1)} (${(duckSize / 1e6).toFixed(1)} MB)${oursSize ? `, ratio ours/DuckDB ${(oursSize / duckSize).toFixed(2)}` : ''}`);
+console.log(`bytes/row on disk: ours ${(oursSize / ROWS).toFixed(1)} (${(oursSize / 1e6).toFixed(1)} MB, ${rgOurs} row groups), DuckDB ${(duckSize / ROWS).toFixed(1)} (${(duckSize / 1e6).toFixed(1)} MB, ${rgDuck} row groups); size ratio ours/DuckDB ${(oursSize / duckSize).toFixed(3)} (target <= 1.10)`);
+console.log(`scan: ours skipped ${sm.row_groups_skipped}/${sm.row_groups} row groups and ${sm.pages_skipped}/${sm.pages} pages of the projected columns, decoded ${sm.rows_decoded} rows, matched ${sm.rows_matched} (body bytes ${sm.matched_bytes.body})`);
+console.log(`cross-check predicate: DuckDB on our file ${chkOurs.n} rows / ${chkOurs.body_bytes} body bytes, on its file ${chkDuck.n} / ${chkDuck.body_bytes}, ours ${sm.rows_matched} / ${sm.matched_bytes.body}: ${agree ? 'agree' : 'DISAGREE'}`);
+console.log(`cross-check contents (DuckDB digest of both files): ${dOurs === dDuck ? 'identical' : `DIFFER\n  ours ${dOurs}\n  duck ${dDuck}`}`);
+const perCol = oursWrite.all.find((l) => l.op === 'write_columns');
+if (perCol) {
+  const dcols = await rows(db, `SELECT path_in_schema AS p, sum(total_compressed_size)::BIGINT AS c FROM parquet_metadata('${duckFile}') GROUP BY 1 ORDER BY 1`);
+  const dmap = Object.fromEntries(dcols.map((x) => [String(x.p).replace(/, /g, '.').replace(/\.key_value\./, '.key_value.'), Number(x.c)]));
+  console.log('compressed bytes per column (ours / DuckDB):');
+  for (const [c, [comp]] of Object.entries(perCol.columns)) {
+    const dk = Object.keys(dmap).find((k) => k === c || k.replace(/^(\w+)\.key_value\./, '$1.key_value.') === c);
+    console.log(`  ${c.padEnd(38)} ${String(comp).padStart(10)} ${String(dk ? dmap[dk] : 'n/a').padStart(10)}`);
+  }
+}
+if (!agree || dOurs !== dDuck) process.exitCode = 1;
 
 db.closeSync?.();
 inst.closeSync?.();
