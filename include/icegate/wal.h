@@ -26,19 +26,21 @@
 
 #include "icegate/arena.h"
 #include "icegate/buf.h"
+#include "icegate/config.h"
 #include "icegate/err.h"
 #include "icegate/parquet.h"
 #include "icegate/store.h"
 #include "icegate/tables.h"
 
-#define IG_WAL_WRITER_MAX 64 /* writer id: 1..64 bytes of A-Z a-z 0-9 . _ -, not starting with '.' */
-#define IG_WAL_KEY_MAX 128   /* longest segment key plus NUL */
+#define IG_WAL_WRITER_MAX                                                                          \
+    64                     /* writer id: 1..64 bytes of A-Z a-z 0-9 . _ -, not starting with '.' */
+#define IG_WAL_KEY_MAX 128 /* longest segment key plus NUL */
 
 /* Footer key/value names written on every segment. */
-#define IG_WAL_KV_WRITER "icegate.wal.writer"   /* writer id */
-#define IG_WAL_KV_SEQ "icegate.wal.seq"         /* sequence number, decimal */
-#define IG_WAL_KV_TABLE "icegate.wal.table"     /* "logs", "spans", "metrics", "events" */
-#define IG_WAL_KV_RGS "icegate.wal.row_groups"  /* JSON, see ig_wal_segment_info */
+#define IG_WAL_KV_WRITER "icegate.wal.writer"  /* writer id */
+#define IG_WAL_KV_SEQ "icegate.wal.seq"        /* sequence number, decimal */
+#define IG_WAL_KV_TABLE "icegate.wal.table"    /* "logs", "spans", "metrics", "events" */
+#define IG_WAL_KV_RGS "icegate.wal.row_groups" /* JSON, see ig_wal_segment_info */
 
 /* ---- writer ----------------------------------------------------------------------- */
 
@@ -59,11 +61,16 @@ typedef struct ig_wal_opts {
                                   gets several row groups */
 } ig_wal_opts;
 
+/* Fills o from the configuration (wal.flush_interval, wal.flush_rows, wal.flush_bytes,
+ * wal.queue_bytes, parquet.row_group_rows, parquet.page_bytes); the writer id stays NULL
+ * (random per process). */
+void ig_wal_opts_from_config(const ig_config *cfg, ig_wal_opts *o);
+
 /* What one append produced. Filled by ig_wal_append on success (and, on failure, with
  * the segments that did become durable: see docs/wal.md "Failures"). */
 typedef struct ig_wal_ack {
-    uint64_t rows;                             /* rows of the request */
-    size_t nsegments;                          /* one per table the request had rows for */
+    uint64_t rows;    /* rows of the request */
+    size_t nsegments; /* one per table the request had rows for */
     ig_table_id tables[IG_TABLE_COUNT_];
     uint64_t seqs[IG_TABLE_COUNT_];
     char keys[IG_TABLE_COUNT_][IG_WAL_KEY_MAX]; /* segment keys, NUL-terminated */
@@ -78,6 +85,7 @@ typedef struct ig_wal_stats {
     uint64_t failed_flushes; /* flushes where at least one segment failed */
     uint64_t queue_bytes;    /* current estimated bytes accepted but not yet durable */
     int64_t last_flush_ns;   /* duration of the last flush */
+    int64_t flush_ns_total;  /* summed duration of all flushes */
 } ig_wal_stats;
 
 /* Opens a writer over `store` (borrowed: must outlive the WAL). Lists the writer's
@@ -104,8 +112,7 @@ const char *ig_wal_writer_id(const ig_wal *wal);
  * WAL is closing; else the error of the failed flush (IG_EIO, IG_ENOMEM, ...), with the
  * message in eb. After an error the request must be answered with an error: some of its
  * tables may already be durable (see docs/wal.md). Thread-safe. */
-int ig_wal_append(ig_wal *wal, const ig_rows *batches, size_t n, ig_wal_ack *ack,
-                  ig_errbuf *eb);
+int ig_wal_append(ig_wal *wal, const ig_rows *batches, size_t n, ig_wal_ack *ack, ig_errbuf *eb);
 
 void ig_wal_get_stats(ig_wal *wal, ig_wal_stats *out);
 
@@ -148,17 +155,17 @@ typedef struct ig_wal_seg {
 } ig_wal_seg;
 
 typedef struct ig_wal_seglist {
-    ig_wal_seg *segs; /* ordered by (writer bytewise, seq) */
+    ig_wal_seg *segs; /* ordered by (writer bytewise, seq); owned (ig_malloc) */
     size_t n;
-    ig_arena arena;   /* owns segs and the strings */
+    ig_arena arena; /* owns the key and writer strings */
 } ig_wal_seglist;
 
 /* Lists the complete segments of `table` not covered by `after` (NULL: all): only keys
  * of the exact form wal/<table>/<writer>/<20 digits>.parquet (objects being written and
  * anything else under wal/ are skipped). `out` is initialised here and must be freed
  * with ig_wal_seglist_free, also after an error. */
-int ig_wal_list(ig_store *store, ig_table_id table, const ig_wal_pos *after,
-                ig_wal_seglist *out, ig_errbuf *eb);
+int ig_wal_list(ig_store *store, ig_table_id table, const ig_wal_pos *after, ig_wal_seglist *out,
+                ig_errbuf *eb);
 void ig_wal_seglist_free(ig_wal_seglist *l);
 /* Raises p to cover every segment of l (per writer, the highest seq). */
 int ig_wal_pos_cover(ig_wal_pos *p, const ig_wal_seglist *l);
@@ -171,7 +178,7 @@ int ig_wal_segment_open(ig_store *store, const char *key, pq_file **out, ig_errb
 
 /* Per row group facts from the footer (IG_WAL_KV_RGS). */
 typedef struct ig_wal_rg {
-    ig_str tenant;    /* tenant_id of every row of the row group */
+    ig_str tenant; /* tenant_id of every row of the row group */
     uint64_t rows;
     int64_t min_ts_us, max_ts_us; /* `timestamp` range of the row group */
 } ig_wal_rg;
@@ -195,8 +202,9 @@ bool ig_wal_rg_is_tenant(const ig_wal_seginfo *si, size_t rg, ig_str tenant);
 
 /* Shift job: deletes the segments of `table` covered by `pos` (seq <= pos[writer]) whose
  * mtime is before `older_than_ns` (Unix ns; pass now - grace period). Segments not
- * covered, or younger, are kept. *ndeleted (may be NULL) gets the count. A segment that
- * vanished meanwhile is not an error. */
+ * covered, or younger, are kept, and so is each writer's newest segment (the high-water
+ * mark its sequence numbers continue from after a restart). *ndeleted (may be NULL) gets
+ * the count. A segment that vanished meanwhile is not an error. */
 int ig_wal_delete_upto(ig_store *store, ig_table_id table, const ig_wal_pos *pos,
                        int64_t older_than_ns, size_t *ndeleted, ig_errbuf *eb);
 

@@ -952,7 +952,9 @@ static inline int push_dict_entry(rd *r, pq_colvec *v, uint32_t e)
 {
     if (r->c->phys == PQ_BYTE_ARRAY) {
         const uint32_t *o = r->dict.offs;
-        return push_bytes(v, r->dict.data + o[e], o[e + 1] - o[e]);
+        uint32_t len = o[e + 1] - o[e];
+        /* a dictionary of empty strings has no data buffer at all */
+        return push_bytes(v, len ? r->dict.data + o[e] : (const uint8_t *)"", len);
     }
     int rc;
     uint8_t *d = push_fixed(v, r->width, 1, &rc);
