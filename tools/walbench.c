@@ -1,11 +1,8 @@
 /* WAL flush benchmark (a program, not a test: prints figures, asserts nothing).
  *
- * Build and run (release library first: make -j2):
- *   gcc -std=c17 -O2 -D_GNU_SOURCE -Iinclude -Isrc tools/walbench.c build/libicegate.a \
- *       $(pkg-config --libs libzstd zlib libxxhash yaml-0.1) -lsnappy -lpthread -lm \
- *       -o build/wal_bench
- *   build/wal_bench [rows=100000] [tenants=4] [threads=4]
- * [corpus=/work/shared/corpus/logs/linux.log]
+ * Built by `make` as build/tools/walbench; run from the repository root:
+ *   build/tools/walbench [rows=100000] [tenants=4] [threads=4]
+ * [corpus=../shared/corpus/logs/linux.log]
  *
  * Rows are logs-shaped: bodies are lines of a real log file (cycled), 5 resource and
  * 3 record attributes, trace/span ids, severity. Measures:

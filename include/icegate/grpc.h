@@ -57,13 +57,13 @@ typedef struct ig_grpc_server ig_grpc_server;
 typedef struct ig_grpc_md ig_grpc_md; /* internal: one metadata entry */
 
 typedef struct ig_grpc_call {
-    const char *method;   /* ":path" of a registered route, e.g.
-                             "/opentelemetry.proto.collector.logs.v1.LogsService/Export" */
-    ig_str message;       /* the request message, decompressed (identity, gzip or deflate);
-                             at most max_message_bytes; may be empty */
-    ig_arena arena;       /* per call, capped (arena_cap_bytes); freed after the response */
-    const char *peer;     /* client address, "ip:port" */
-    const char *listener; /* server name from the options */
+    const char *method;       /* ":path" of a registered route, e.g.
+                                 "/opentelemetry.proto.collector.logs.v1.LogsService/Export" */
+    ig_str message;           /* the request message, decompressed (identity, gzip or deflate);
+                                 at most max_message_bytes; may be empty */
+    ig_arena arena;           /* per call, capped (arena_cap_bytes); freed after the response */
+    const char *peer;         /* client address, "ip:port" */
+    const char *listener;     /* server name from the options */
     int64_t start_mono_ns;    /* when the request headers arrived (ig_mono_ns clock) */
     int64_t deadline_mono_ns; /* from grpc-timeout, on the ig_mono_ns clock; 0 = none. Not
                                  enforced by the server: long handlers should honour it. */
@@ -109,20 +109,20 @@ typedef int (*ig_grpc_handler)(ig_grpc_call *c, ig_buf *response_message, int *g
                                char *grpc_message, size_t msglen, void *ud);
 
 typedef struct ig_grpc_opts {
-    const char *name;          /* listener name for logs, e.g. "otlp_grpc"; NULL: "grpc" */
-    const char *host;          /* bind address; NULL: "0.0.0.0" */
-    int port;                  /* 0: ephemeral port chosen by the OS (see ig_grpc_server_port) */
-    int64_t max_message_bytes; /* request message cap, compressed and decompressed; 0: 16 MiB */
+    const char *name;           /* listener name for logs, e.g. "otlp_grpc"; NULL: "grpc" */
+    const char *host;           /* bind address; NULL: "0.0.0.0" */
+    int port;                   /* 0: ephemeral port chosen by the OS (see ig_grpc_server_port) */
+    int64_t max_message_bytes;  /* request message cap, compressed and decompressed; 0: 16 MiB */
     int64_t max_response_bytes; /* response message cap; 0: 16 MiB */
-    int max_connections;       /* 0: 256; connections past it are closed at once */
+    int max_connections;        /* 0: 256; connections past it are closed at once */
     int max_concurrent_streams; /* per connection, advertised in SETTINGS; 0: 100 */
-    int max_workers;           /* handler threads, started on demand; 0: 64 */
+    int max_workers;            /* handler threads, started on demand; 0: 64 */
     int64_t max_header_list_bytes; /* per request (RFC 7541 size: name+value+32); 0: 64 KiB */
-    int64_t arena_cap_bytes;   /* per-call arena cap; 0: 256 MiB */
-    int64_t idle_timeout_ns;   /* a connection without calls for this long gets GOAWAY and is
-                                  closed; 0: 5 min; < 0: never */
+    int64_t arena_cap_bytes;       /* per-call arena cap; 0: 256 MiB */
+    int64_t idle_timeout_ns;       /* a connection without calls for this long gets GOAWAY and is
+                                      closed; 0: 5 min; < 0: never */
     int64_t handshake_timeout_ns; /* time allowed for the first bytes / HTTP/1.1 request; 0: 10 s */
-    const char *ready_body;    /* body of HTTP/1.1 GET /ready; NULL: "ready\n" */
+    const char *ready_body;       /* body of HTTP/1.1 GET /ready; NULL: "ready\n" */
 } ig_grpc_opts;
 
 /* Creates a server (not yet listening); options are copied. NULL on allocation failure. */

@@ -40,11 +40,11 @@
 #include "icegate/metrics.h"
 #include "icegate/time.h"
 
-#define GRPC_MSG_MAX 1024     /* status message bytes kept (before percent-encoding) */
-#define GRPC_MAX_MD 256       /* metadata entries per request */
-#define GRPC_MAX_TRAILERS 8   /* custom trailers per call */
-#define GRPC_PATH_MAX 1024    /* :path bytes kept */
-#define H1_HEAD_MAX 8192      /* HTTP/1.1 request head cap */
+#define GRPC_MSG_MAX 1024   /* status message bytes kept (before percent-encoding) */
+#define GRPC_MAX_MD 256     /* metadata entries per request */
+#define GRPC_MAX_TRAILERS 8 /* custom trailers per call */
+#define GRPC_PATH_MAX 1024  /* :path bytes kept */
+#define H1_HEAD_MAX 8192    /* HTTP/1.1 request head cap */
 
 static const char H2_PREFACE[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"; /* 24 bytes */
 
@@ -63,10 +63,10 @@ typedef struct route {
 } route;
 
 enum st_state {
-    ST_HEADERS,   /* request headers arriving */
-    ST_BODY,      /* headers validated, DATA arriving */
-    ST_WORKER,    /* queued or running on a worker */
-    ST_DONE,      /* response submitted */
+    ST_HEADERS, /* request headers arriving */
+    ST_BODY,    /* headers validated, DATA arriving */
+    ST_WORKER,  /* queued or running on a worker */
+    ST_DONE,    /* response submitted */
 };
 
 typedef struct gconn gconn;
@@ -166,10 +166,10 @@ struct ig_grpc_server {
 /* ---- small helpers ---------------------------------------------------------------- */
 
 static const char *const STATUS_NAMES[] = {
-    "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
-    "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
-    "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
-    "UNAUTHENTICATED"};
+    "OK",        "CANCELLED",      "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
+    "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+    "ABORTED",   "OUT_OF_RANGE",   "UNIMPLEMENTED",     "INTERNAL",           "UNAVAILABLE",
+    "DATA_LOSS", "UNAUTHENTICATED"};
 
 const char *ig_grpc_status_name(int code)
 {
@@ -181,20 +181,30 @@ const char *ig_grpc_status_name(int code)
 int ig_grpc_status_from_err(int ig_code)
 {
     switch (ig_code) {
-    case IG_OK: return IG_GRPC_OK;
+    case IG_OK:
+        return IG_GRPC_OK;
     case IG_EINVAL:
     case IG_ECORRUPT:
-    case IG_ERANGE: return IG_GRPC_INVALID_ARGUMENT;
+    case IG_ERANGE:
+        return IG_GRPC_INVALID_ARGUMENT;
     case IG_ETOOBIG:
-    case IG_ENOMEM: return IG_GRPC_RESOURCE_EXHAUSTED;
+    case IG_ENOMEM:
+        return IG_GRPC_RESOURCE_EXHAUSTED;
     case IG_EAGAIN:
-    case IG_EIO: return IG_GRPC_UNAVAILABLE;
-    case IG_EPERM: return IG_GRPC_PERMISSION_DENIED;
-    case IG_ETIMEDOUT: return IG_GRPC_DEADLINE_EXCEEDED;
-    case IG_EUNSUPPORTED: return IG_GRPC_UNIMPLEMENTED;
-    case IG_ENOENT: return IG_GRPC_NOT_FOUND;
-    case IG_ECANCELED: return IG_GRPC_CANCELLED;
-    default: return IG_GRPC_INTERNAL;
+    case IG_EIO:
+        return IG_GRPC_UNAVAILABLE;
+    case IG_EPERM:
+        return IG_GRPC_PERMISSION_DENIED;
+    case IG_ETIMEDOUT:
+        return IG_GRPC_DEADLINE_EXCEEDED;
+    case IG_EUNSUPPORTED:
+        return IG_GRPC_UNIMPLEMENTED;
+    case IG_ENOENT:
+        return IG_GRPC_NOT_FOUND;
+    case IG_ECANCELED:
+        return IG_GRPC_CANCELLED;
+    default:
+        return IG_GRPC_INTERNAL;
     }
 }
 
@@ -260,13 +270,26 @@ static int parse_grpc_timeout(ig_str v, int64_t *ns)
     }
     int64_t mul;
     switch (v.ptr[v.len - 1]) {
-    case 'H': mul = 3600 * IG_NS_PER_S; break;
-    case 'M': mul = 60 * IG_NS_PER_S; break;
-    case 'S': mul = IG_NS_PER_S; break;
-    case 'm': mul = IG_NS_PER_MS; break;
-    case 'u': mul = IG_NS_PER_US; break;
-    case 'n': mul = 1; break;
-    default: return IG_EINVAL;
+    case 'H':
+        mul = 3600 * IG_NS_PER_S;
+        break;
+    case 'M':
+        mul = 60 * IG_NS_PER_S;
+        break;
+    case 'S':
+        mul = IG_NS_PER_S;
+        break;
+    case 'm':
+        mul = IG_NS_PER_MS;
+        break;
+    case 'u':
+        mul = IG_NS_PER_US;
+        break;
+    case 'n':
+        mul = 1;
+        break;
+    default:
+        return IG_EINVAL;
     }
     /* 99,999,999 hours overflows int64 ns: saturate (the deadline is effectively none). */
     if (n > INT64_MAX / mul)
@@ -313,9 +336,9 @@ static bool valid_md_name(const char *n)
               ch == '.'))
             return false;
     }
-    static const char *const reserved[] = {"grpc-status", "grpc-message", "content-type", "te",
-                                           "grpc-encoding", "grpc-accept-encoding",
-                                           "content-length", "connection"};
+    static const char *const reserved[] = {
+        "grpc-status",   "grpc-message",         "content-type",   "te",
+        "grpc-encoding", "grpc-accept-encoding", "content-length", "connection"};
     for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
         if (!strcmp(n, reserved[i]))
             return false;
@@ -449,7 +472,7 @@ static void stream_free(gstream *st)
 
 /* ---- responses (connection thread) ---------------------------------------------------- */
 
-#define NV(n, v, vl)                                                                         \
+#define NV(n, v, vl)                                                                               \
     ((nghttp2_nv){(uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, (vl), NGHTTP2_NV_FLAG_NONE})
 
 /* Appends grpc-status, grpc-message and the call's custom trailers to nv. */
@@ -577,7 +600,8 @@ static int inflate_msg(gstream *st, int64_t max)
     z_stream zs;
     memset(&zs, 0, sizeof zs);
     if (inflateInit2(&zs, st->enc == 1 ? 16 + MAX_WBITS : MAX_WBITS) != Z_OK) {
-        snprintf(st->msg, sizeof st->msg, "grpc: failed to decompress the received message: "
+        snprintf(st->msg, sizeof st->msg,
+                 "grpc: failed to decompress the received message: "
                  "out of memory");
         return IG_GRPC_RESOURCE_EXHAUSTED;
     }
@@ -629,8 +653,8 @@ static int inflate_msg(gstream *st, int64_t max)
             continue; /* output full: grow */
         snprintf(st->msg, sizeof st->msg, "grpc: failed to decompress the received message: %s",
                  zrc == Z_BUF_ERROR ? "unexpected end of compressed data"
-                 : zs.msg          ? zs.msg
-                                   : "corrupt data");
+                 : zs.msg           ? zs.msg
+                                    : "corrupt data");
         status = IG_GRPC_INTERNAL;
         break;
     }
@@ -641,8 +665,7 @@ static int inflate_msg(gstream *st, int64_t max)
 too_big:
     inflateEnd(&zs);
     snprintf(st->msg, sizeof st->msg,
-             "grpc: received message after decompression larger than max %lld",
-             (long long)max);
+             "grpc: received message after decompression larger than max %lld", (long long)max);
     return IG_GRPC_RESOURCE_EXHAUSTED;
 }
 
@@ -806,8 +829,7 @@ static ig_str keep(gstream *st, const uint8_t *v, size_t n)
 }
 
 static int on_header(nghttp2_session *sess, const nghttp2_frame *frame, const uint8_t *name,
-                     size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
-                     void *ud)
+                     size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags, void *ud)
 {
     if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
         return 0; /* request trailers carry nothing we use */
@@ -911,15 +933,13 @@ static void headers_done(gstream *st)
                          ? ig_str_index(ig_str_make(p.ptr + 1, p.len - 1), '/')
                          : -1;
         if (slash <= 0 || (size_t)slash + 2 >= p.len) {
-            early_error(st, 200, IG_GRPC_UNIMPLEMENTED, "malformed method name: \"%.*s\"", pl,
-                        pp);
+            early_error(st, 200, IG_GRPC_UNIMPLEMENTED, "malformed method name: \"%.*s\"", pl, pp);
             return;
         }
         size_t svc_len = (size_t)slash + 2; /* "/svc/" */
         bool known = false;
         for (int i = 0; i < s->nroutes && !known; i++)
-            known = s->routes[i].svc_len == svc_len &&
-                    !memcmp(s->routes[i].path, p.ptr, svc_len);
+            known = s->routes[i].svc_len == svc_len && !memcmp(s->routes[i].path, p.ptr, svc_len);
         int sl = (int)(svc_len - 2 > 200 ? 200 : svc_len - 2);
         if (known)
             early_error(st, 200, IG_GRPC_UNIMPLEMENTED, "unknown method %.*s for service %.*s",
@@ -1070,8 +1090,7 @@ static int on_frame_send(nghttp2_session *sess, const nghttp2_frame *frame, void
     return 0;
 }
 
-static int on_stream_close(nghttp2_session *sess, int32_t stream_id, uint32_t error_code,
-                           void *ud)
+static int on_stream_close(nghttp2_session *sess, int32_t stream_id, uint32_t error_code, void *ud)
 {
     gstream *st = stream_of(sess, stream_id);
     if (!st)
@@ -1143,8 +1162,8 @@ static void h2_serve(gconn *c, const uint8_t *pre, size_t prelen)
         process_done(c);
         if (atomic_load(&s->stopping))
             break;
-        bool idle_expired = s->idle_ns > 0 && c->live == 0 &&
-                            ig_mono_ns() - c->last_activity >= s->idle_ns;
+        bool idle_expired =
+            s->idle_ns > 0 && c->live == 0 && ig_mono_ns() - c->last_activity >= s->idle_ns;
         if ((atomic_load(&s->quiesced) || idle_expired) && !c->goaway_sent) {
             nghttp2_submit_goaway(c->sess, NGHTTP2_FLAG_NONE,
                                   nghttp2_session_get_last_proc_stream_id(c->sess),
@@ -1536,7 +1555,7 @@ ig_grpc_server *ig_grpc_server_new(const ig_grpc_opts *o)
     if (s->max_hdr > 16 << 20)
         s->max_hdr = 16 << 20;
     s->arena_cap = o->arena_cap_bytes > 0 ? o->arena_cap_bytes : (int64_t)256 << 20;
-    s->idle_ns = o->idle_timeout_ns == 0 ? 300 * IG_NS_PER_S
+    s->idle_ns = o->idle_timeout_ns == 0  ? 300 * IG_NS_PER_S
                  : o->idle_timeout_ns < 0 ? 0
                                           : o->idle_timeout_ns;
     s->hs_ns = o->handshake_timeout_ns > 0 ? o->handshake_timeout_ns : 10 * IG_NS_PER_S;

@@ -82,8 +82,8 @@ static ssize_t tc_read_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t
     return (ssize_t)n;
 }
 
-static int tc_on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name,
-                        size_t nl, const uint8_t *value, size_t vl, uint8_t flags, void *ud)
+static int tc_on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name, size_t nl,
+                        const uint8_t *value, size_t vl, uint8_t flags, void *ud)
 {
     tcall *c = nghttp2_session_get_stream_user_data(s, f->hd.stream_id);
     if (!c)
@@ -324,7 +324,7 @@ static uint8_t *zcompress(const void *src, size_t len, int wbits, size_t *out_le
 
 /* ---- server fixture ---------------------------------------------------------------- */
 
-static atomic_int g_calls;          /* handler invocations */
+static atomic_int g_calls; /* handler invocations */
 static atomic_int g_slow_entered;
 static atomic_int g_gate_open;
 static pthread_mutex_t g_gate_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -914,10 +914,10 @@ static void test_garbage_after_preface(void **state)
     char *r = raw_exchange(F->port, req, sizeof req, &n);
     free(r);
     /* A half-valid frame stream: SETTINGS then DATA on stream 0. */
-    static const uint8_t frames[] = {'P', 'R', 'I', ' ', '*', ' ', 'H', 'T', 'T', 'P', '/', '2',
-                                     '.', '0', '\r', '\n', '\r', '\n', 'S', 'M', '\r', '\n',
-                                     '\r', '\n', 0, 0, 0, 4, 0, 0, 0, 0, 0,
-                                     0, 0, 3, 0, 1, 0, 0, 0, 0, 'a', 'b', 'c'};
+    static const uint8_t frames[] = {
+        'P',  'R',  'I',  ' ', '*', ' ',  'H',  'T',  'T',  'P', '/', '2', '.', '0', '\r',
+        '\n', '\r', '\n', 'S', 'M', '\r', '\n', '\r', '\n', 0,   0,   0,   4,   0,   0,
+        0,    0,    0,    0,   0,   3,    0,    1,    0,    0,   0,   0,   'a', 'b', 'c'};
     r = raw_exchange(F->port, frames, sizeof frames, &n);
     assert_true(n >= 9);
     free(r);
