@@ -660,14 +660,11 @@ typedef struct sort_item {
     size_t pos;
 } sort_item;
 
-static ig_table_id g_sort_table; /* qsort has no context argument; set under g_sort_mu */
-static pthread_mutex_t g_sort_mu = PTHREAD_MUTEX_INITIALIZER;
-
-static int cmp_rows(const void *pa, const void *pb)
+static int cmp_rows(const void *pa, const void *pb, void *ctx)
 {
     const sort_item *ia = pa, *ib = pb;
     int c = 0;
-    switch (g_sort_table) {
+    switch (*(const ig_table_id *)ctx) {
     case IG_TABLE_LOGS:
     case IG_TABLE_EVENTS: {
         const ig_log_row *a = ia->row, *b = ib->row;
@@ -717,10 +714,8 @@ void ig_rows_sort(ig_rows *rows)
         items[i].row = copy + i * sz;
         items[i].pos = i;
     }
-    pthread_mutex_lock(&g_sort_mu);
-    g_sort_table = rows->table;
-    qsort(items, rows->n, sizeof *items, cmp_rows);
-    pthread_mutex_unlock(&g_sort_mu);
+    ig_table_id table = rows->table;
+    qsort_r(items, rows->n, sizeof *items, cmp_rows, &table);
     for (size_t i = 0; i < rows->n; i++)
         memcpy(base + i * sz, items[i].row, sz);
     ig_free(items);
