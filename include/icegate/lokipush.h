@@ -52,13 +52,13 @@
 #include "icegate/tables.h"
 
 #define IG_LOKI_DEFAULT_MAX_DECOMPRESSED ((size_t)100 << 20) /* Loki max_recv_msg_size */
-#define IG_LOKI_DEFAULT_MAX_LABELS 15u                        /* max_label_names_per_series */
-#define IG_LOKI_DEFAULT_MAX_LABEL_NAME 1024u                  /* max_label_name_length */
-#define IG_LOKI_DEFAULT_MAX_LABEL_VALUE 2048u                 /* max_label_value_length */
-#define IG_LOKI_DEFAULT_MAX_FUTURE_NS (600LL * 1000000000LL)  /* creation_grace_period 10m */
-#define IG_LOKI_DEFAULT_MAX_SM_BYTES ((size_t)64 << 10)       /* max_structured_metadata_size */
-#define IG_LOKI_DEFAULT_MAX_SM_ENTRIES 128u          /* max_structured_metadata_entries_count */
-#define IG_LOKI_MAX_LABELS_STRING ((size_t)1 << 24)  /* Loki maxStreamLabelsSize, 16 MiB */
+#define IG_LOKI_DEFAULT_MAX_LABELS 15u                       /* max_label_names_per_series */
+#define IG_LOKI_DEFAULT_MAX_LABEL_NAME 1024u                 /* max_label_name_length */
+#define IG_LOKI_DEFAULT_MAX_LABEL_VALUE 2048u                /* max_label_value_length */
+#define IG_LOKI_DEFAULT_MAX_FUTURE_NS (600LL * 1000000000LL) /* creation_grace_period 10m */
+#define IG_LOKI_DEFAULT_MAX_SM_BYTES ((size_t)64 << 10)      /* max_structured_metadata_size */
+#define IG_LOKI_DEFAULT_MAX_SM_ENTRIES 128u         /* max_structured_metadata_entries_count */
+#define IG_LOKI_MAX_LABELS_STRING ((size_t)1 << 24) /* Loki maxStreamLabelsSize, 16 MiB */
 
 /* Limits of one push, normally the tenant's limits. For each limit 0 means "the default"
  * named above, except where said; SIZE_MAX / UINT32_MAX / INT64_MAX mean "no limit". */
@@ -72,24 +72,24 @@ typedef struct ig_loki_push_opts {
     uint32_t max_labels_per_stream; /* label names per stream, service_name not counted */
     uint32_t max_label_name_length;
     uint32_t max_label_value_length;
-    int64_t max_future_ns;          /* how far past now a timestamp may be */
-    int64_t max_age_ns;             /* reject entries older than now - max_age; 0 = accept
-                                     * everything from 1970-01-01 on (DESIGN §2) */
-    size_t max_sm_bytes;            /* structured metadata bytes per entry (names + values) */
-    uint32_t max_sm_entries;        /* structured metadata pairs per entry */
-    size_t max_entries;             /* entries per request (413); 0 = no limit */
+    int64_t max_future_ns;   /* how far past now a timestamp may be */
+    int64_t max_age_ns;      /* reject entries older than now - max_age; 0 = accept
+                              * everything from 1970-01-01 on (DESIGN §2) */
+    size_t max_sm_bytes;     /* structured metadata bytes per entry (names + values) */
+    uint32_t max_sm_entries; /* structured metadata pairs per entry */
+    size_t max_entries;      /* entries per request (413); 0 = no limit */
 } ig_loki_push_opts;
 
 typedef struct ig_loki_push_result {
-    ig_rows rows;       /* IG_TABLE_LOGS, accepted entries in request order (arena) */
-    uint64_t streams;   /* streams in the request */
-    uint64_t accepted;  /* == rows.n */
-    uint64_t rejected;  /* entries rejected by validation (whole streams included) */
-    uint64_t bytes;     /* line + structured metadata bytes of the accepted entries (what
-                         * Loki's ingestion rate limit counts) */
-    int http_status;    /* 204, 400, 413, 422 or 500 */
-    ig_str error;       /* Loki's text for the HTTP body, "" when none (arena or static;
-                         * NUL-terminated) */
+    ig_rows rows;      /* IG_TABLE_LOGS, accepted entries in request order (arena) */
+    uint64_t streams;  /* streams in the request */
+    uint64_t accepted; /* == rows.n */
+    uint64_t rejected; /* entries rejected by validation (whole streams included) */
+    uint64_t bytes;    /* line + structured metadata bytes of the accepted entries (what
+                        * Loki's ingestion rate limit counts) */
+    int http_status;   /* 204, 400, 413, 422 or 500 */
+    ig_str error;      /* Loki's text for the HTTP body, "" when none (arena or static;
+                        * NUL-terminated) */
 } ig_loki_push_result;
 
 /* Decodes and validates one push body (see the top of this header). Returns 0 when the

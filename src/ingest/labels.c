@@ -743,7 +743,8 @@ static int unquote(lex *l, ig_arena *arena, ig_str *out)
         }
         default:
             if (c >= '0' && c <= '7') {
-                unsigned v = (c - '0') * 64 + (unsigned)(s[i] - '0') * 8 + (unsigned)(s[i + 1] - '0');
+                unsigned v =
+                    (c - '0') * 64 + (unsigned)(s[i] - '0') * 8 + (unsigned)(s[i + 1] - '0');
                 i += 2;
                 dst[o++] = (char)v;
                 continue;
@@ -872,8 +873,8 @@ int ig_label_name_normalize(ig_str s, ig_arena *arena, ig_str *out, ig_errbuf *e
     if (s.len == 0)
         return ig_err(eb, IG_EINVAL, "label name is empty");
     const uint8_t *p = (const uint8_t *)s.ptr;
-    bool reserved = s.len >= 4 && p[0] == '_' && p[1] == '_' && p[s.len - 1] == '_' &&
-                    p[s.len - 2] == '_';
+    bool reserved =
+        s.len >= 4 && p[0] == '_' && p[1] == '_' && p[s.len - 1] == '_' && p[s.len - 2] == '_';
     size_t from = reserved ? 2 : 0, to = reserved ? s.len - 2 : s.len;
 
     /* Fast path: unchanged when the body has no run of non-alnum longer than '_' alone
@@ -937,8 +938,9 @@ int ig_label_name_normalize(ig_str s, ig_arena *arena, ig_str *out, ig_errbuf *e
         ig_buf_init(&b2, 256);
         ig_str r = ig_str_make(res, o);
         int rc1 = ig_go_quote(&b1, s, 0), rc2 = ig_go_quote(&b2, r, 0);
-        int rc = ig_err(eb, IG_EINVAL, "normalization for label name %s resulted in invalid name %s",
-                        rc1 == 0 ? b1.data : "?", rc2 == 0 ? b2.data : "?");
+        int rc =
+            ig_err(eb, IG_EINVAL, "normalization for label name %s resulted in invalid name %s",
+                   rc1 == 0 ? b1.data : "?", rc2 == 0 ? b2.data : "?");
         ig_buf_free(&b1);
         ig_buf_free(&b2);
         return rc;

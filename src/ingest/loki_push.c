@@ -22,9 +22,9 @@
 #include "icegate/pb.h"
 #include "icegate/time.h"
 
-#define MAX_GROUPS 32              /* distinct validation messages kept */
-#define MSG_MAX 4096               /* one validation message */
-#define ERROR_MAX 16384            /* the whole HTTP error body */
+#define MAX_GROUPS 32                   /* distinct validation messages kept */
+#define MSG_MAX 4096                    /* one validation message */
+#define ERROR_MAX 16384                 /* the whole HTTP error body */
 #define GO_MIN_SECONDS (-62135596800LL) /* 0001-01-01T00:00:00Z (Go's zero time) */
 #define GO_MAX_SECONDS 253402300800LL   /* 10000-01-01T00:00:00Z (exclusive) */
 
@@ -64,7 +64,7 @@ typedef struct dec {
     err_group groups[MAX_GROUPS];
     size_t ngroups;
     uint64_t nmore;
-    ig_buf lbl;           /* the current stream's labels as Loki prints them */
+    ig_buf lbl; /* the current stream's labels as Loki prints them */
     bool lbl_done;
     char msg[MSG_MAX];
 } dec;
@@ -101,7 +101,8 @@ static int oom(dec *d)
 }
 
 /* Records one validation failure (Loki's GroupedErrors). */
-static void add_validation_error(dec *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add_validation_error(dec *d, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static void add_validation_error(dec *d, const char *fmt, ...)
 {
     va_list ap;
@@ -276,8 +277,7 @@ static int utf8_scrub(dec *d, ig_str s, ig_str *out)
             w = 3;
         else if (c >= 0xF0 && c <= 0xF4)
             w = 4;
-        if (w && i + w <= s.len &&
-            pb_utf8_invalid_at(ig_str_make(p + i, w)) == SIZE_MAX &&
+        if (w && i + w <= s.len && pb_utf8_invalid_at(ig_str_make(p + i, w)) == SIZE_MAX &&
             !(w == 3 && p[i] == 0xEF && p[i + 1] == 0xBF && p[i + 2] == 0xBD)) {
             memcpy(o + n, p + i, w);
             n += w;
@@ -592,8 +592,10 @@ static int parse_ns(ig_str s, int64_t *out)
 
 static int json_entry(dec *d, json_reader *r, size_t si, size_t ei)
 {
-    char where[96];
-    snprintf(where, sizeof where, "streams[%zu].values[%zu]: ", si, ei);
+    /* the location prefix of messages, formatted only on error paths */
+    char where_buf[96];
+#define where                                                                                      \
+    (snprintf(where_buf, sizeof where_buf, "streams[%zu].values[%zu]: ", si, ei), where_buf)
     int rc = json_arr_begin(r);
     if (rc < 0)
         return json_fail(d, r, rc, where);
@@ -616,8 +618,7 @@ static int json_entry(dec *d, json_reader *r, size_t si, size_t ei)
                 return json_fail(d, r, rc, where);
             int prc = t.escaped ? IG_EINVAL : parse_ns(t.str, &ns);
             if (prc < 0)
-                return fatal(d, IG_ECORRUPT, 400,
-                             "%sinvalid timestamp \"%.*s\": %s", where,
+                return fatal(d, IG_ECORRUPT, 400, "%sinvalid timestamp \"%.*s\": %s", where,
                              (int)(t.str.len > 64 ? 64 : t.str.len), t.str.ptr,
                              prc == IG_ERANGE
                                  ? "Value is number, but overflowed while parsing"
@@ -637,9 +638,8 @@ static int json_entry(dec *d, json_reader *r, size_t si, size_t ei)
             if (ty < 0)
                 return json_fail(d, r, ty, where);
             if (ty != JSON_OBJ)
-                return fatal(d, IG_ECORRUPT, 400,
-                             "%sstructured metadata must be an object, got %s", where,
-                             json_type_name(ty));
+                return fatal(d, IG_ECORRUPT, 400, "%sstructured metadata must be an object, got %s",
+                             where, json_type_name(ty));
             rc = json_obj_begin(r);
             ig_str key;
             while (rc == 0 && (rc = json_obj_next_key(r, &key)) > 0) {
@@ -648,9 +648,8 @@ static int json_entry(dec *d, json_reader *r, size_t si, size_t ei)
                     return json_fail(d, r, ty, where);
                 if (ty != JSON_STRING)
                     return fatal(d, IG_ECORRUPT, 400,
-                                 "%sstructured metadata \"%.*s\" must be a string, got %s",
-                                 where, (int)(key.len > 64 ? 64 : key.len), key.ptr,
-                                 json_type_name(ty));
+                                 "%sstructured metadata \"%.*s\" must be a string, got %s", where,
+                                 (int)(key.len > 64 ? 64 : key.len), key.ptr, json_type_name(ty));
                 ig_str v;
                 rc = json_str(r, &v);
                 if (rc < 0)
@@ -671,8 +670,7 @@ static int json_entry(dec *d, json_reader *r, size_t si, size_t ei)
         return json_fail(d, r, rc, where);
     if (idx < 2)
         return fatal(d, IG_ECORRUPT, 400,
-                     "%serror reading entry: array must have at least 2 and up to 3 values",
-                     where);
+                     "%serror reading entry: array must have at least 2 and up to 3 values", where);
     ig_attrs sm = {NULL, 0};
     if (d->sm_n) {
         if (d->sm_n > UINT32_MAX)
@@ -691,6 +689,7 @@ static int json_entry(dec *d, json_reader *r, size_t si, size_t ei)
     }
     return add_entry(d, sec, (int32_t)nsec, line, sm);
 }
+#undef where
 
 static int cmp_attr_key(const void *a, const void *b)
 {
@@ -769,16 +768,22 @@ static int json_labels(dec *d, json_reader *r, size_t si, ig_attrs *out)
             brc = ig_buf_putc(&b, '}');
         ig_errbuf leb;
         ig_attrs tmp;
-        int prc = brc == 0 ? ig_labels_parse(ig_buf_str(&b), IG_LABELS_LOKI, d->a, &tmp, &leb)
-                           : IG_ETOOBIG;
+        /* parsed views point into the string: keep it in the arena */
+        ig_str str = brc == 0 ? ig_arena_strdup(d->a, ig_buf_str(&b)) : IG_STR_NULL;
         ig_buf_free(&b);
+        int prc = brc < 0    ? IG_ETOOBIG
+                  : !str.ptr ? IG_ENOMEM
+                             : ig_labels_parse(str, IG_LABELS_LOKI, d->a, &tmp, &leb);
         if (prc == IG_ENOMEM)
             return oom(d);
         if (prc == IG_ETOOBIG)
             return fatal(d, IG_ETOOBIG, 413, "request body too large: stream labels too large");
         if (prc < 0)
             return fatal(d, IG_EINVAL, 400, "couldn't parse labels: %s", leb.msg);
-        /* parsed fine (cannot happen with an invalid name, but keep what Loki would) */
+        /* It parsed: a key such as `a="1", b` spliced into the string makes more labels.
+         * Loki takes what the parser returned, and so do we. */
+        *out = tmp;
+        return 0;
     }
     uint32_t o = 0;
     for (uint32_t i = 0; i < at.n; i++)
@@ -1106,11 +1111,12 @@ int ig_loki_push_decode(ig_str body, bool is_protobuf, const ig_loki_push_opts *
         d->eb = &local_eb;
     d->eb->msg[0] = 0;
     d->max_line = o->max_line_size;
-    d->max_labels = o->max_labels_per_stream ? o->max_labels_per_stream : IG_LOKI_DEFAULT_MAX_LABELS;
-    d->max_name = o->max_label_name_length ? o->max_label_name_length
-                                           : IG_LOKI_DEFAULT_MAX_LABEL_NAME;
-    d->max_value = o->max_label_value_length ? o->max_label_value_length
-                                             : IG_LOKI_DEFAULT_MAX_LABEL_VALUE;
+    d->max_labels =
+        o->max_labels_per_stream ? o->max_labels_per_stream : IG_LOKI_DEFAULT_MAX_LABELS;
+    d->max_name =
+        o->max_label_name_length ? o->max_label_name_length : IG_LOKI_DEFAULT_MAX_LABEL_NAME;
+    d->max_value =
+        o->max_label_value_length ? o->max_label_value_length : IG_LOKI_DEFAULT_MAX_LABEL_VALUE;
     d->max_sm_bytes = o->max_sm_bytes ? o->max_sm_bytes : IG_LOKI_DEFAULT_MAX_SM_BYTES;
     d->max_sm_entries = o->max_sm_entries ? o->max_sm_entries : IG_LOKI_DEFAULT_MAX_SM_ENTRIES;
     d->max_entries = o->max_entries;

@@ -754,9 +754,20 @@ static void dispatch(gstream *st)
 {
     gconn *c = st->c;
     ig_grpc_server *s = c->s;
+    pthread_mutex_lock(&s->qmu);
+    /* Grow the pool when more calls wait than workers idle (bounded by max_workers); a
+     * signalled worker still counts as idle until it wakes, so compare with the queue. */
+    if (s->qlen + 1 > s->idle_workers && s->nworkers < s->max_workers &&
+        pthread_create(&s->workers[s->nworkers], NULL, worker_main, s) == 0)
+        s->nworkers++;
+    if (s->nworkers == 0) {
+        pthread_mutex_unlock(&s->qmu);
+        ig_logf(IG_LOG_ERROR, "grpc %s: cannot start a worker thread", s->name);
+        early_error(st, 200, IG_GRPC_UNAVAILABLE, "grpc: no worker thread available");
+        return;
+    }
     st->state = ST_WORKER;
     c->dispatched++;
-    pthread_mutex_lock(&s->qmu);
     st->qnext = NULL;
     if (s->qtail)
         s->qtail->qnext = st;
@@ -764,14 +775,6 @@ static void dispatch(gstream *st)
         s->qhead = st;
     s->qtail = st;
     s->qlen++;
-    /* Grow the pool when more calls wait than workers idle (bounded by max_workers); a
-     * signalled worker still counts as idle until it wakes, so compare with the queue. */
-    if (s->qlen > s->idle_workers && s->nworkers < s->max_workers) {
-        if (pthread_create(&s->workers[s->nworkers], NULL, worker_main, s) == 0)
-            s->nworkers++;
-        else if (s->nworkers == 0)
-            ig_logf(IG_LOG_ERROR, "grpc %s: cannot start a worker thread", s->name);
-    }
     pthread_cond_signal(&s->qcv);
     pthread_mutex_unlock(&s->qmu);
 }

@@ -9,7 +9,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "icegate/grpc.h"
 #include "icegate/http.h"
+#include "icegate/ingest.h"
+#include "icegate/store.h"
+#include "icegate/wal.h"
 #include "icegate/log.h"
 #include "icegate/metrics.h"
 #include "icegate/time.h"
@@ -25,7 +29,7 @@ typedef struct listener_def {
 } listener_def;
 
 static const listener_def LISTENERS[] = {
-    {"otlp_http", IG_ROLE_INGEST, "OTLP/HTTP and Loki push ingest", "/*", "ready\n"},
+    {"otlp_http", IG_ROLE_INGEST, "OTLP/HTTP ingest", "/*", "ready\n"},
     {"otlp_grpc", IG_ROLE_INGEST, "OTLP/gRPC ingest", "/*", "ready\n"},
     {"loki", IG_ROLE_QUERY, "Loki query API", "/loki/api/v1/*", "ready\n"},
     {"tempo", IG_ROLE_QUERY, "Tempo query API", "/api/*", "ready\n"},
@@ -143,42 +147,84 @@ int ig_server_run(const ig_config *cfg, int roles)
         return 1;
     }
 
-    ig_http_server *servers[NLISTENERS] = {0};
+    /* Shared state of the roles. */
+    ig_store *store = NULL;
+    ig_wal *wal = NULL;
+    ig_ingest *ingest = NULL;
+    ig_errbuf eb = {{0}};
     int rc = 0;
-    for (size_t i = 0; i < NLISTENERS; i++) {
+    if (roles & IG_ROLE_INGEST) {
+        ig_wal_opts wo;
+        ig_wal_opts_from_config(cfg, &wo);
+        if (ig_store_open_fs(cfg->storage.path, &store, &eb) ||
+            ig_wal_open(store, &wo, &wal, &eb) || ig_ingest_new(cfg, wal, &ingest)) {
+            fprintf(stderr, "icegate: cannot start ingest: %s\n",
+                    eb.msg[0] ? eb.msg : "out of memory");
+            rc = 1;
+        } else {
+            ig_log(IG_LOG_INFO, "wal opened", "writer", ig_wal_writer_id(wal), "store",
+                   cfg->storage.path, NULL);
+        }
+    }
+
+    ig_http_server *servers[NLISTENERS] = {0};
+    ig_grpc_server *grpc = NULL;
+    for (size_t i = 0; i < NLISTENERS && rc == 0; i++) {
         const listener_def *l = &LISTENERS[i];
         int port = listener_port(cfg, l->name);
         if (!(roles & l->role) || port == 0)
             continue;
-        ig_http_opts o = {.name = l->name,
-                          .host = cfg->listen_host,
-                          .port = port,
-                          .max_body_bytes = listener_body_cap(cfg, l->name),
-                          .max_connections = (int)cfg->max_connections};
-        ig_http_server *s = ig_http_server_new(&o);
-        if (!s) {
-            rc = 1;
-            break;
-        }
-        servers[i] = s;
-        ig_http_route(s, "GET", "/ready", h_ready, (void *)l);
-        ig_http_route(s, "GET", "/health", h_health, (void *)l);
-        ig_http_route(s, "GET", "/metrics", h_metrics, (void *)l);
-        if (!strcmp(l->name, "prometheus")) {
-            ig_http_route(s, "GET", "/-/ready", h_ready, (void *)l);
-            ig_http_route(s, "GET", "/-/healthy", h_ready, (void *)l);
-        }
-        if (!strcmp(l->name, "maintain"))
-            ig_http_route(s, "GET", "/status", h_status, (void *)l);
-        ig_http_route(s, "*", l->api_prefix, h_not_implemented, (void *)l);
         char err[256];
-        if (ig_http_server_start(s, err, sizeof err) != 0) {
-            fprintf(stderr, "icegate: %s\n", err);
-            rc = 1;
-            break;
+        int bound;
+        if (!strcmp(l->name, "otlp_grpc")) {
+            ig_grpc_opts go = {.name = l->name,
+                               .host = cfg->listen_host,
+                               .port = port,
+                               .max_message_bytes = cfg->otlp_grpc.max_message_bytes,
+                               .max_connections = (int)cfg->max_connections};
+            grpc = ig_grpc_server_new(&go);
+            if (!grpc || ig_ingest_register_grpc(ingest, grpc) ||
+                ig_grpc_server_start(grpc, err, sizeof err) != 0) {
+                fprintf(stderr, "icegate: %s\n", grpc ? err : "out of memory");
+                rc = 1;
+                break;
+            }
+            bound = ig_grpc_server_port(grpc);
+        } else {
+            ig_http_opts o = {.name = l->name,
+                              .host = cfg->listen_host,
+                              .port = port,
+                              .max_body_bytes = listener_body_cap(cfg, l->name),
+                              .max_connections = (int)cfg->max_connections};
+            ig_http_server *s = ig_http_server_new(&o);
+            if (!s) {
+                rc = 1;
+                break;
+            }
+            servers[i] = s;
+            ig_http_route(s, "GET", "/ready", h_ready, (void *)l);
+            ig_http_route(s, "GET", "/health", h_health, (void *)l);
+            ig_http_route(s, "GET", "/metrics", h_metrics, (void *)l);
+            if (!strcmp(l->name, "prometheus")) {
+                ig_http_route(s, "GET", "/-/ready", h_ready, (void *)l);
+                ig_http_route(s, "GET", "/-/healthy", h_ready, (void *)l);
+            }
+            if (!strcmp(l->name, "maintain"))
+                ig_http_route(s, "GET", "/status", h_status, (void *)l);
+            if (!strcmp(l->name, "otlp_http"))
+                ig_ingest_register_http(ingest, s);
+            if (!strcmp(l->name, "loki") && ingest)
+                ig_ingest_register_loki_push(ingest, s);
+            ig_http_route(s, "*", l->api_prefix, h_not_implemented, (void *)l);
+            if (ig_http_server_start(s, err, sizeof err) != 0) {
+                fprintf(stderr, "icegate: %s\n", err);
+                rc = 1;
+                break;
+            }
+            bound = ig_http_server_port(s);
         }
         char ps[16];
-        snprintf(ps, sizeof ps, "%d", ig_http_server_port(s));
+        snprintf(ps, sizeof ps, "%d", bound);
         ig_log(IG_LOG_INFO, "listening", "listener", l->name, "host", cfg->listen_host, "port",
                ps, NULL);
     }
@@ -194,6 +240,8 @@ int ig_server_run(const ig_config *cfg, int roles)
     for (size_t i = 0; i < NLISTENERS; i++)
         if (servers[i])
             ig_http_server_quiesce(servers[i]);
+    if (grpc)
+        ig_grpc_server_quiesce(grpc);
     int64_t deadline = ig_mono_ns() + cfg->shutdown_timeout_ns;
     for (size_t i = 0; i < NLISTENERS; i++) {
         if (!servers[i])
@@ -208,6 +256,16 @@ int ig_server_run(const ig_config *cfg, int roles)
         }
         ig_http_server_free(servers[i]);
     }
+    if (grpc) {
+        int64_t left = deadline - ig_mono_ns();
+        ig_grpc_server_drain(grpc, left > 0 ? left : 0);
+        ig_grpc_server_free(grpc);
+    }
+    /* Requests are answered: flush what the WAL still holds, then release the store. */
+    ig_ingest_free(ingest);
+    ig_wal_close(wal);
+    if (store)
+        ig_store_close(store);
     if (rc == 0)
         ig_log(IG_LOG_INFO, "stopped", NULL);
     return rc;

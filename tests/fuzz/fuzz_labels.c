@@ -39,8 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         if ((flags & IG_LABELS_DROP_EMPTY) && at.items[i].value.len == 0)
             abort();
-        if ((flags & IG_LABELS_SORT) && i &&
-            ig_str_cmp(at.items[i - 1].key, at.items[i].key) > 0)
+        if ((flags & IG_LABELS_SORT) && i && ig_str_cmp(at.items[i - 1].key, at.items[i].key) > 0)
             abort();
         ig_str n1, n2;
         if (ig_label_name_normalize(at.items[i].key, &a, &n1, NULL) == 0) {

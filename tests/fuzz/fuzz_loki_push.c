@@ -70,9 +70,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         if (rc != 0 || res.accepted != res.rows.n || res.streams == 0)
             abort();
-        if (res.http_status == 204 ? res.error.len != 0 || res.rejected != 0
-                                   : res.http_status != 400 || res.error.len == 0 ||
-                                         res.rejected == 0)
+        if (res.http_status == 204
+                ? res.error.len != 0 || res.rejected != 0
+                : res.http_status != 400 || res.error.len == 0 || res.rejected == 0)
             abort();
         int64_t lo = 0, hi = NOW_US + 600LL * 1000000;
         if (o.max_age_ns)

@@ -87,8 +87,13 @@ static void test_escapes_and_spaces(void **state)
     assert_label(&at, 3, "d", "AB\xc3\xa9\xf0\x9f\x98\x80\t");
     assert_label(&at, 4, "e", "");
     /* UTF-8 in values is kept as is */
-    assert_int_equal(ig_labels_parse(S("{city=\"K\xc3\xb8" "benhavn\"}"), 0, &A, &at, &eb), 0);
-    assert_label(&at, 0, "city", "K\xc3\xb8" "benhavn");
+    assert_int_equal(ig_labels_parse(S("{city=\"K\xc3\xb8"
+                                       "benhavn\"}"),
+                                     0, &A, &at, &eb),
+                     0);
+    assert_label(&at, 0, "city",
+                 "K\xc3\xb8"
+                 "benhavn");
 }
 
 static void test_metric_name_and_quoted_names(void **state)
@@ -96,9 +101,8 @@ static void test_metric_name_and_quoted_names(void **state)
     (void)state;
     ig_attrs at;
     ig_errbuf eb;
-    assert_int_equal(ig_labels_parse(S("http_requests:rate5m{code=\"200\"}"), IG_LABELS_LOKI, &A,
-                                     &at, &eb),
-                     0);
+    assert_int_equal(
+        ig_labels_parse(S("http_requests:rate5m{code=\"200\"}"), IG_LABELS_LOKI, &A, &at, &eb), 0);
     assert_int_equal(at.n, 2);
     assert_label(&at, 0, "__name__", "http_requests:rate5m");
     assert_label(&at, 1, "code", "200");
@@ -136,8 +140,8 @@ static void test_duplicates_kept(void **state)
     (void)state;
     ig_attrs at;
     ig_errbuf eb;
-    assert_int_equal(ig_labels_parse(S("{a=\"2\", b=\"x\", a=\"1\"}"), IG_LABELS_LOKI, &A, &at, &eb),
-                     0);
+    assert_int_equal(
+        ig_labels_parse(S("{a=\"2\", b=\"x\", a=\"1\"}"), IG_LABELS_LOKI, &A, &at, &eb), 0);
     assert_int_equal(at.n, 3);
     assert_label(&at, 0, "a", "1");
     assert_label(&at, 1, "a", "2");
@@ -148,17 +152,18 @@ static void test_errors(void **state)
 {
     (void)state;
     assert_parse_error("{a=\"b\"", "1:7: parse error: unexpected end of input inside braces");
-    assert_parse_error("{a=b}",
-                       "1:4: parse error: unexpected identifier \"b\" in label set, expected string");
+    assert_parse_error(
+        "{a=b}", "1:4: parse error: unexpected identifier \"b\" in label set, expected string");
     assert_parse_error("{a.b=\"c\"}", "1:3: parse error: unexpected character inside braces: '.'");
     assert_parse_error("{a}", "1:3: parse error: unexpected \"}\" in label set, expected \"=\"");
     assert_parse_error("{a=\"b\" c=\"d\"}",
                        "1:8: parse error: unexpected identifier \"c\" in label set, expected \",\" "
                        "or \"}\"");
-    assert_parse_error("{=\"b\"}",
-                       "1:2: parse error: unexpected \"=\" in label set, expected identifier or \"}\"");
-    assert_parse_error("{,}",
-                       "1:2: parse error: unexpected \",\" in label set, expected identifier or \"}\"");
+    assert_parse_error(
+        "{=\"b\"}",
+        "1:2: parse error: unexpected \"=\" in label set, expected identifier or \"}\"");
+    assert_parse_error(
+        "{,}", "1:2: parse error: unexpected \",\" in label set, expected identifier or \"}\"");
     assert_parse_error("{a=~\"b\"}",
                        "1:3: parse error: unexpected <op:=~> in label set, expected \"=\"");
     assert_parse_error("{a=\"b\\q\"}", "1:4: parse error: unknown escape sequence U+0071 'q'");
@@ -179,8 +184,9 @@ static void test_errors(void **state)
     assert_parse_error("{a=\"averyveryverylongvalue\" b}",
                        "1:29: parse error: unexpected identifier \"b\" in label set, expected "
                        "\",\" or \"}\"");
-    assert_parse_error("{a=\"x\",\nb=c}",
-                       "2:3: parse error: unexpected identifier \"c\" in label set, expected string");
+    assert_parse_error(
+        "{a=\"x\",\nb=c}",
+        "2:3: parse error: unexpected identifier \"c\" in label set, expected string");
     assert_parse_error("{a=\"x\"} \"averyveryverylongvalue\"",
                        "1:9: parse error: unexpected string \"\\\"averyvery\"...");
 }
@@ -188,7 +194,8 @@ static void test_errors(void **state)
 static void test_format_and_quote(void **state)
 {
     (void)state;
-    ig_attr items[] = {{S("a"), S("b")}, {S("c"), S("d\"e\\\n\x01\xff\xc3\xa9")}, {S("x.y"), S("")}};
+    ig_attr items[] = {
+        {S("a"), S("b")}, {S("c"), S("d\"e\\\n\x01\xff\xc3\xa9")}, {S("x.y"), S("")}};
     ig_buf b;
     ig_buf_init(&b, 1024);
     assert_int_equal(ig_labels_format(&b, items, 3), 0);

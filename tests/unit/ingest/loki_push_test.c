@@ -188,7 +188,8 @@ static void test_json_basic_mapping(void **state)
     const char *body =
         "{\"streams\":[{\"stream\":{\"job\":\"app\",\"env\":\"prod\",\"service_name\":\"api\"},"
         "\"values\":[[\"1699999999123456789\",\"first line\"],"
-        "[\"1699999999123456999\",\"second\\tline\",{\"trace_id\":\"0242ac120002\",\"user\":\"u1\"}]]},"
+        "[\"1699999999123456999\",\"second\\tline\",{\"trace_id\":\"0242ac120002\",\"user\":\"u1\"}"
+        "]]},"
         "{\"stream\":{\"job\":\"db\"},\"values\":[[\"1699999990000000000\",\"third\"]]}]}";
     assert_int_equal(decode(body, &o, &res), 0);
     assert_int_equal(res.http_status, 204);
@@ -277,8 +278,8 @@ static void test_protobuf_labels_escapes_spaces(void **state)
     ig_errbuf eb;
     assert_int_equal(ig_loki_push_decode(pbreq_finish(&p), true, &o, &res, &eb), 0);
     assert_int_equal(res.rows.n, 1);
-    static const char *const L[] = {"msg", "it's", "path", "C:\\logs\\app.log", "uni",
-                                    "\xc3\xa9", NULL};
+    static const char *const L[] = {"msg", "it's",     "path", "C:\\logs\\app.log",
+                                    "uni", "\xc3\xa9", NULL};
     assert_attrs(res.rows.u.logs[0].resource_attributes, L);
     assert_true(res.rows.u.logs[0].timestamp_us == NOW_US - 1); /* floor of ns */
 }
@@ -305,9 +306,9 @@ static void test_label_errors(void **state)
     assert_string_equal(eb.msg, res.error.ptr);
 
     /* JSON label names that are not Prometheus names fail the same way in Loki */
-    assert_int_equal(decode("{\"streams\":[{\"stream\":{\"k8s.pod\":\"x\"},\"values\":[]}]}", &o,
-                            &res),
-                     IG_EINVAL);
+    assert_int_equal(
+        decode("{\"streams\":[{\"stream\":{\"k8s.pod\":\"x\"},\"values\":[]}]}", &o, &res),
+        IG_EINVAL);
     assert_error(&res, "couldn't parse labels: 1:5: parse error: unexpected character inside "
                        "braces: '.'");
     assert_int_equal(decode("{\"streams\":[{\"stream\":{\"\":\"x\"},\"values\":[]}]}", &o, &res),
@@ -315,12 +316,21 @@ static void test_label_errors(void **state)
     assert_error(&res, "couldn't parse labels: 1:2: parse error: unexpected \"=\" in label set, "
                        "expected identifier or \"}\"");
 
-    /* no labels: that stream is rejected, the others stored, answer 400 */
-    assert_int_equal(decode("{\"streams\":[{\"stream\":{},\"values\":[[\"1699999999000000000\",\"x\"]]},"
-                            "{\"stream\":{\"a\":\"\"},\"values\":[[\"1699999999000000000\",\"y\"]]},"
-                            "{\"stream\":{\"a\":\"b\"},\"values\":[[\"1699999999000000000\",\"z\"]]}]}",
+    /* a key that splices into Loki's label string is read the way Loki reads it */
+    assert_int_equal(decode("{\"streams\":[{\"stream\":{\"a=\\\"1\\\", b\":\"x\"},"
+                            "\"values\":[[\"1699999999000000000\",\"x\"]]}]}",
                             &o, &res),
                      0);
+    static const char *const SPLICED[] = {"a", "1", "b", "x", NULL};
+    assert_attrs(res.rows.u.logs[0].resource_attributes, SPLICED);
+
+    /* no labels: that stream is rejected, the others stored, answer 400 */
+    assert_int_equal(
+        decode("{\"streams\":[{\"stream\":{},\"values\":[[\"1699999999000000000\",\"x\"]]},"
+               "{\"stream\":{\"a\":\"\"},\"values\":[[\"1699999999000000000\",\"y\"]]},"
+               "{\"stream\":{\"a\":\"b\"},\"values\":[[\"1699999999000000000\",\"z\"]]}]}",
+               &o, &res),
+        0);
     assert_int_equal(res.http_status, 400);
     assert_int_equal(res.accepted, 1);
     assert_int_equal(res.rejected, 2);
@@ -347,10 +357,11 @@ static void test_label_errors(void **state)
     /* name and value length limits */
     o.max_label_name_length = 3;
     o.max_label_value_length = 4;
-    assert_int_equal(decode("{\"streams\":[{\"stream\":{\"abcd\":\"1\"},\"values\":[[\"1\",\"x\"]]},"
-                            "{\"stream\":{\"abc\":\"12345\"},\"values\":[[\"1\",\"x\"]]}]}",
-                            &o, &res),
-                     0);
+    assert_int_equal(
+        decode("{\"streams\":[{\"stream\":{\"abcd\":\"1\"},\"values\":[[\"1\",\"x\"]]},"
+               "{\"stream\":{\"abc\":\"12345\"},\"values\":[[\"1\",\"x\"]]}]}",
+               &o, &res),
+        0);
     assert_int_equal(res.http_status, 400);
     assert_error(&res, "1 errors like: stream '{abcd=\"1\"}' has label name too long: 'abcd'; "
                        "1 errors like: stream '{abc=\"12345\"}' has label value too long: '12345'");
@@ -367,21 +378,24 @@ static void test_too_many_labels(void **state)
     for (int i = 0; i < 16; i++)
         n += (size_t)snprintf(labels + n, sizeof labels - n, "%s\"l%02d\":\"v\"", i ? "," : "", i);
     snprintf(body, sizeof body,
-             "{\"streams\":[{\"stream\":{%s},\"values\":[[\"1699999999000000000\",\"x\"]]}]}", labels);
+             "{\"streams\":[{\"stream\":{%s},\"values\":[[\"1699999999000000000\",\"x\"]]}]}",
+             labels);
     assert_int_equal(decode(body, &o, &res), 0);
     assert_int_equal(res.http_status, 400);
     assert_int_equal(res.accepted, 0);
     assert_int_equal(res.rejected, 1);
-    assert_error(&res, "entry for stream '{l00=\"v\", l01=\"v\", l02=\"v\", l03=\"v\", l04=\"v\", "
-                       "l05=\"v\", l06=\"v\", l07=\"v\", l08=\"v\", l09=\"v\", l10=\"v\", l11=\"v\", "
-                       "l12=\"v\", l13=\"v\", l14=\"v\", l15=\"v\"}' has 16 label names; limit 15");
+    assert_error(&res,
+                 "entry for stream '{l00=\"v\", l01=\"v\", l02=\"v\", l03=\"v\", l04=\"v\", "
+                 "l05=\"v\", l06=\"v\", l07=\"v\", l08=\"v\", l09=\"v\", l10=\"v\", l11=\"v\", "
+                 "l12=\"v\", l13=\"v\", l14=\"v\", l15=\"v\"}' has 16 label names; limit 15");
     /* 15 labels plus service_name: service_name is not counted, as in Loki */
     n = 0;
     for (int i = 0; i < 15; i++)
         n += (size_t)snprintf(labels + n, sizeof labels - n, "\"l%02d\":\"v\",", i);
     snprintf(labels + n, sizeof labels - n, "\"service_name\":\"s\"");
     snprintf(body, sizeof body,
-             "{\"streams\":[{\"stream\":{%s},\"values\":[[\"1699999999000000000\",\"x\"]]}]}", labels);
+             "{\"streams\":[{\"stream\":{%s},\"values\":[[\"1699999999000000000\",\"x\"]]}]}",
+             labels);
     assert_int_equal(decode(body, &o, &res), 0);
     assert_int_equal(res.http_status, 204);
     assert_int_equal(res.rows.u.logs[0].resource_attributes.n, 16);
@@ -429,30 +443,36 @@ static void test_invalid_timestamps(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char body[256];
-        snprintf(body, sizeof body, "{\"streams\":[{\"stream\":{\"a\":\"b\"},\"values\":[[%s,\"x\"]]}]}",
-                 cases[i].ts);
+        snprintf(body, sizeof body,
+                 "{\"streams\":[{\"stream\":{\"a\":\"b\"},\"values\":[[%s,\"x\"]]}]}", cases[i].ts);
         assert_int_equal(decode(body, &o, &res), IG_ECORRUPT);
         assert_int_equal(res.http_status, 400);
         assert_int_equal(res.rows.n, 0);
         assert_error(&res, cases[i].err);
     }
     /* entry arrays: 2 or 3 elements, line a string, SM an object of strings */
-    assert_int_equal(decode("{\"streams\":[{\"stream\":{\"a\":\"b\"},\"values\":[[\"1\"]]}]}", &o, &res),
-                     IG_ECORRUPT);
+    assert_int_equal(
+        decode("{\"streams\":[{\"stream\":{\"a\":\"b\"},\"values\":[[\"1\"]]}]}", &o, &res),
+        IG_ECORRUPT);
     assert_error(&res, "streams[0].values[0]: error reading entry: array must have at least 2 "
                        "and up to 3 values");
     assert_int_equal(
-        decode("{\"streams\":[{\"stream\":{\"a\":\"b\"},\"values\":[[\"1\",\"x\",{},1]]}]}", &o, &res),
+        decode("{\"streams\":[{\"stream\":{\"a\":\"b\"},\"values\":[[\"1\",\"x\",{},1]]}]}", &o,
+               &res),
         IG_ECORRUPT);
-    assert_int_equal(decode("{\"streams\":[{\"stream\":{\"a\":\"b\"},\"values\":[[\"1\",5]]}]}", &o, &res),
-                     IG_ECORRUPT);
+    assert_int_equal(
+        decode("{\"streams\":[{\"stream\":{\"a\":\"b\"},\"values\":[[\"1\",5]]}]}", &o, &res),
+        IG_ECORRUPT);
     assert_error(&res, "streams[0].values[0]: line must be a string, got number");
     assert_int_equal(
-        decode("{\"streams\":[{\"stream\":{\"a\":\"b\"},\"values\":[[\"1\",\"x\",{\"k\":1}]]}]}", &o, &res),
+        decode("{\"streams\":[{\"stream\":{\"a\":\"b\"},\"values\":[[\"1\",\"x\",{\"k\":1}]]}]}",
+               &o, &res),
         IG_ECORRUPT);
-    assert_error(&res, "streams[0].values[0]: structured metadata \"k\" must be a string, got number");
+    assert_error(&res,
+                 "streams[0].values[0]: structured metadata \"k\" must be a string, got number");
     assert_int_equal(
-        decode("{\"streams\":[{\"stream\":{\"a\":\"b\"},\"values\":[[\"1\",\"x\",[]]]}]}", &o, &res),
+        decode("{\"streams\":[{\"stream\":{\"a\":\"b\"},\"values\":[[\"1\",\"x\",[]]]}]}", &o,
+               &res),
         IG_ECORRUPT);
     assert_error(&res, "streams[0].values[0]: structured metadata must be an object, got array");
 
@@ -470,7 +490,8 @@ static void test_invalid_timestamps(void **state)
     pb_stream_end(&p);
     ig_errbuf eb;
     assert_int_equal(ig_loki_push_decode(pbreq_finish(&p), true, &o, &res, &eb), IG_ECORRUPT);
-    assert_error(&res, "timestamp: seconds:1700000000 nanos:1000000000: nanos not in range [0, 1e9)");
+    assert_error(&res,
+                 "timestamp: seconds:1700000000 nanos:1000000000: nanos not in range [0, 1e9)");
     pbreq_init(&p);
     pb_stream_begin(&p, "{a=\"b\"}");
     pb_put_begin(&p.w, 2);
@@ -515,10 +536,11 @@ static void test_time_window(void **state)
     assert_int_equal(decode(body, &o, &res), 0);
     assert_int_equal(res.accepted, 1);
     assert_str(res.rows.u.logs[0].body, "ok");
-    assert_error(&res, "1 errors like: entry for stream '{a=\"b\"}' has timestamp too old: "
-                       "2023-11-14T21:13:19Z, oldest acceptable timestamp is: 2023-11-14T21:13:20Z; "
-                       "1 errors like: entry for stream '{a=\"b\"}' has timestamp too new: "
-                       "2023-11-14T22:13:22Z");
+    assert_error(&res,
+                 "1 errors like: entry for stream '{a=\"b\"}' has timestamp too old: "
+                 "2023-11-14T21:13:19Z, oldest acceptable timestamp is: 2023-11-14T21:13:20Z; "
+                 "1 errors like: entry for stream '{a=\"b\"}' has timestamp too new: "
+                 "2023-11-14T22:13:22Z");
     /* no future limit */
     o.max_future_ns = INT64_MAX;
     o.max_age_ns = 0;
@@ -550,10 +572,11 @@ static void test_line_too_long_partial(void **state)
     assert_str(res.rows.u.logs[1].body, "0123456789");
     assert_int_equal(res.bytes, 15);
     /* two different lengths: two groups */
-    assert_error(&res, "1 errors like: max entry size '10' bytes exceeded for stream '{job=\"app\"}' "
-                       "while adding an entry with length '21' bytes; 1 errors like: max entry "
-                       "size '10' bytes exceeded for stream '{job=\"app\"}' while adding an entry "
-                       "with length '25' bytes");
+    assert_error(&res,
+                 "1 errors like: max entry size '10' bytes exceeded for stream '{job=\"app\"}' "
+                 "while adding an entry with length '21' bytes; 1 errors like: max entry "
+                 "size '10' bytes exceeded for stream '{job=\"app\"}' while adding an entry "
+                 "with length '25' bytes");
     /* the same message twice is counted */
     assert_int_equal(decode("{\"streams\":[{\"stream\":{\"job\":\"app\"},\"values\":["
                             "[\"1699999999000000001\",\"this line is too long\"],"
@@ -561,8 +584,9 @@ static void test_line_too_long_partial(void **state)
                             &o, &res),
                      0);
     assert_int_equal(res.accepted, 0);
-    assert_error(&res, "2 errors like: max entry size '10' bytes exceeded for stream '{job=\"app\"}' "
-                       "while adding an entry with length '21' bytes");
+    assert_error(&res,
+                 "2 errors like: max entry size '10' bytes exceeded for stream '{job=\"app\"}' "
+                 "while adding an entry with length '21' bytes");
     /* 0 = no limit */
     o.max_line_size = 0;
     assert_int_equal(decode("{\"streams\":[{\"stream\":{\"job\":\"app\"},\"values\":["
@@ -578,11 +602,12 @@ static void test_structured_metadata(void **state)
     ig_loki_push_opts o = opts();
     ig_loki_push_result res;
     /* names normalised as Loki's distributor does; escapes decoded; last duplicate wins */
-    assert_int_equal(decode("{\"streams\":[{\"stream\":{\"a\":\"b\"},\"values\":[[\"1699999999000000000\","
-                            "\"x\",{\"trace.id\":\"t1\",\"msg\":\"a\\nb\",\"1st\":\"y\","
-                            "\"trace_id\":\"t2\"}]]}]}",
-                            &o, &res),
-                     0);
+    assert_int_equal(
+        decode("{\"streams\":[{\"stream\":{\"a\":\"b\"},\"values\":[[\"1699999999000000000\","
+               "\"x\",{\"trace.id\":\"t1\",\"msg\":\"a\\nb\",\"1st\":\"y\","
+               "\"trace_id\":\"t2\"}]]}]}",
+               &o, &res),
+        0);
     assert_int_equal(res.http_status, 204);
     static const char *const SM[] = {"msg", "a\nb", "key_1st", "y", "trace_id", "t2", NULL};
     assert_attrs(res.rows.u.logs[0].attributes, SM);
@@ -590,7 +615,11 @@ static void test_structured_metadata(void **state)
     pbreq p;
     pbreq_init(&p);
     pb_stream_begin(&p, "{a=\"b\"}");
-    static const char *const BAD[] = {"k", "a\xff" "b\xef\xbf\xbd" "c\xc3\xa9", NULL};
+    static const char *const BAD[] = {"k",
+                                      "a\xff"
+                                      "b\xef\xbf\xbd"
+                                      "c\xc3\xa9",
+                                      NULL};
     pb_entry(&p, NOW_NS, "line \xff kept", BAD);
     pb_stream_end(&p);
     ig_errbuf eb;
@@ -599,29 +628,33 @@ static void test_structured_metadata(void **state)
     assert_attrs(res.rows.u.logs[0].attributes, CLEAN);
     assert_str(res.rows.u.logs[0].body, "line \xff kept");
     /* an empty SM name fails the request (Loki: 500; here 400, a client error) */
-    assert_int_equal(decode("{\"streams\":[{\"stream\":{\"a\":\"b\"},\"values\":[[\"1699999999000000000\","
-                            "\"x\",{\"\":\"v\"}]]}]}",
-                            &o, &res),
-                     IG_EINVAL);
+    assert_int_equal(
+        decode("{\"streams\":[{\"stream\":{\"a\":\"b\"},\"values\":[[\"1699999999000000000\","
+               "\"x\",{\"\":\"v\"}]]}]}",
+               &o, &res),
+        IG_EINVAL);
     assert_int_equal(res.http_status, 400);
     assert_error(&res, "label name is empty");
     /* size and count limits */
     o.max_sm_bytes = 5;
-    assert_int_equal(decode("{\"streams\":[{\"stream\":{\"a\":\"b\"},\"values\":[[\"1699999999000000000\","
-                            "\"x\",{\"key\":\"val\"}],[\"1699999999000000000\",\"y\",{\"k\":\"v\"}]]}]}",
-                            &o, &res),
-                     0);
+    assert_int_equal(
+        decode("{\"streams\":[{\"stream\":{\"a\":\"b\"},\"values\":[[\"1699999999000000000\","
+               "\"x\",{\"key\":\"val\"}],[\"1699999999000000000\",\"y\",{\"k\":\"v\"}]]}]}",
+               &o, &res),
+        0);
     assert_int_equal(res.accepted, 1);
     assert_str(res.rows.u.logs[0].body, "y");
-    assert_error(&res, "stream '{a=\"b\"}' has structured metadata too large: '6' bytes, limit: '5' "
-                       "bytes. Please see `limits_config.max_structured_metadata_size` or contact "
-                       "your Loki administrator to increase it");
+    assert_error(&res,
+                 "stream '{a=\"b\"}' has structured metadata too large: '6' bytes, limit: '5' "
+                 "bytes. Please see `limits_config.max_structured_metadata_size` or contact "
+                 "your Loki administrator to increase it");
     o.max_sm_bytes = 0;
     o.max_sm_entries = 1;
-    assert_int_equal(decode("{\"streams\":[{\"stream\":{\"a\":\"b\"},\"values\":[[\"1699999999000000000\","
-                            "\"x\",{\"k\":\"v\",\"l\":\"w\"}]]}]}",
-                            &o, &res),
-                     0);
+    assert_int_equal(
+        decode("{\"streams\":[{\"stream\":{\"a\":\"b\"},\"values\":[[\"1699999999000000000\","
+               "\"x\",{\"k\":\"v\",\"l\":\"w\"}]]}]}",
+               &o, &res),
+        0);
     assert_error(&res, "stream '{a=\"b\"}' has too many structured metadata labels: '2', limit: "
                        "'1'. Please see `limits_config.max_structured_metadata_entries_count` or "
                        "contact your Loki administrator to increase it");
@@ -695,8 +728,9 @@ static void test_empty_requests(void **state)
     assert_error(&res, "EOF");
     assert_int_equal(decode("[]", &o, &res), IG_ECORRUPT);
     assert_error(&res, "json: expected object, got array at byte 0");
-    assert_int_equal(decode("{\"streams\":[{\"stream\":{\"a\":\"b\"},\"values\":[[\"1\",\"x\"]]}", &o, &res),
-                     IG_ECORRUPT);
+    assert_int_equal(
+        decode("{\"streams\":[{\"stream\":{\"a\":\"b\"},\"values\":[[\"1\",\"x\"]]}", &o, &res),
+        IG_ECORRUPT);
     assert_int_equal(res.http_status, 400);
     assert_int_equal(res.rows.n, 0);
     assert_int_equal(decode("{\"streams\":[]} x", &o, &res), IG_ECORRUPT);
@@ -705,10 +739,11 @@ static void test_empty_requests(void **state)
     assert_int_equal(ig_loki_push_decode(snappy_of("", 0), true, &o, &res, &eb), IG_EINVAL);
     assert_int_equal(res.http_status, 422);
     /* unknown fields are ignored, as is the format field */
-    assert_int_equal(decode("{\"extra\":{\"x\":[1,2]},\"streams\":[{\"x\":1,\"stream\":{\"a\":\"b\"},"
-                            "\"values\":[[\"1699999999000000000\",\"x\"]]}]}",
-                            &o, &res),
-                     0);
+    assert_int_equal(
+        decode("{\"extra\":{\"x\":[1,2]},\"streams\":[{\"x\":1,\"stream\":{\"a\":\"b\"},"
+               "\"values\":[[\"1699999999000000000\",\"x\"]]}]}",
+               &o, &res),
+        0);
     assert_int_equal(res.rows.n, 1);
 }
 
@@ -726,8 +761,8 @@ static void test_thousands_of_streams(void **state)
         char lbl[64];
         snprintf(lbl, sizeof lbl, "{pod=\"pod-%05d\", job=\"app\"}", s);
         pb_stream_begin(&p, lbl);
-        ig_buf_printf(&b, "%s{\"stream\":{\"pod\":\"pod-%05d\",\"job\":\"app\"},\"values\":[", s ? "," : "",
-                      s);
+        ig_buf_printf(&b, "%s{\"stream\":{\"pod\":\"pod-%05d\",\"job\":\"app\"},\"values\":[",
+                      s ? "," : "", s);
         for (int e = 0; e < NE; e++) {
             int64_t ns = NOW_NS - 1000000000LL + s * 1000LL + e;
             char line[64];
@@ -779,17 +814,19 @@ static void test_pino_loki_payload(void **state)
     const char *body =
         "{\"streams\":[{\"stream\":{\"level\":\"info\",\"application\":\"my-app\","
         "\"hostname\":\"web-1\"},\"values\":[[\"1699999999123000000\","
-        "\"{\\\"level\\\":30,\\\"time\\\":1699999999123,\\\"pid\\\":42,\\\"hostname\\\":\\\"web-1\\\","
+        "\"{\\\"level\\\":30,\\\"time\\\":1699999999123,\\\"pid\\\":42,\\\"hostname\\\":\\\"web-"
+        "1\\\","
         "\\\"msg\\\":\\\"hello world\\\"}\"],[\"1699999999124000000\","
-        "\"{\\\"level\\\":30,\\\"msg\\\":\\\"with meta\\\"}\",{\"traceId\":\"abc\",\"spanId\":\"def\"}]]},"
+        "\"{\\\"level\\\":30,\\\"msg\\\":\\\"with "
+        "meta\\\"}\",{\"traceId\":\"abc\",\"spanId\":\"def\"}]]},"
         "{\"stream\":{\"level\":\"error\",\"application\":\"my-app\",\"hostname\":\"web-1\"},"
         "\"values\":[[\"1699999999125000000\",\"{\\\"level\\\":50,\\\"err\\\":{\\\"stack\\\":"
         "\\\"Error: boom\\\\n    at main (/app/index.js:1:1)\\\"},\\\"msg\\\":\\\"boom\\\"}\"]]}]}";
     assert_int_equal(decode(body, &o, &res), 0);
     assert_int_equal(res.http_status, 204);
     assert_int_equal(res.rows.n, 3);
-    static const char *const L[] = {"application", "my-app", "hostname", "web-1", "level", "info",
-                                    NULL};
+    static const char *const L[] = {"application", "my-app", "hostname", "web-1",
+                                    "level",       "info",   NULL};
     assert_attrs(res.rows.u.logs[0].resource_attributes, L);
     assert_str(res.rows.u.logs[0].body, "{\"level\":30,\"time\":1699999999123,\"pid\":42,"
                                         "\"hostname\":\"web-1\",\"msg\":\"hello world\"}");
@@ -880,7 +917,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_json_basic_mapping, setup_each, teardown_each),
-        cmocka_unit_test_setup_teardown(test_json_and_protobuf_identical, setup_each, teardown_each),
+        cmocka_unit_test_setup_teardown(test_json_and_protobuf_identical, setup_each,
+                                        teardown_each),
         cmocka_unit_test_setup_teardown(test_protobuf_labels_escapes_spaces, setup_each,
                                         teardown_each),
         cmocka_unit_test_setup_teardown(test_label_errors, setup_each, teardown_each),
