@@ -66,12 +66,15 @@ class Server:
 
     NAMES = ["OTLP_HTTP", "OTLP_GRPC", "LOKI", "TEMPO", "PROMETHEUS", "MAINTAIN", "CATALOG"]
 
-    def __init__(self, extra_env=None, args=None, config_text=None):
-        self.dir = tempfile.mkdtemp(prefix="icegate-it-")
-        ports = free_ports(len(self.NAMES))
-        self.ports = dict(zip([n.lower() for n in self.NAMES], ports))
+    def __init__(self, extra_env=None, args=None, config_text=None, like=None):
+        """like: a stopped Server whose data dir and ports this one reuses (a restart)."""
+        self.dir = like.dir if like else tempfile.mkdtemp(prefix="icegate-it-")
+        if like:
+            self.ports = dict(like.ports)
+        else:
+            self.ports = dict(zip([n.lower() for n in self.NAMES], free_ports(len(self.NAMES))))
         env = dict(os.environ)
-        env.update({f"ICEGATE_{n}_PORT": str(p) for n, p in zip(self.NAMES, ports)})
+        env.update({f"ICEGATE_{n}_PORT": str(self.ports[n.lower()]) for n in self.NAMES})
         env["ICEGATE_DATA_DIR"] = os.path.join(self.dir, "data")
         env["ICEGATE_LISTEN_HOST"] = "127.0.0.1"
         env.update(extra_env or {})
@@ -81,7 +84,7 @@ class Server:
             with open(cfg, "w") as f:
                 f.write(config_text)
             cmd += ["--config", cfg]
-        self.log = open(os.path.join(self.dir, "server.log"), "w+")
+        self.log = open(os.path.join(self.dir, "server.log"), "a+")
         self.proc = subprocess.Popen(cmd, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         self.env = env
 
