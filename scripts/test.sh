@@ -20,6 +20,9 @@ count_tap() {
   if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
     f=1
     echo "not ok - $name exited with status $rc" >> "$file"
+  elif [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
+    f=1
+    echo "not ok - $name ran no test" >> "$file"
   fi
   passed=$((passed + p))
   failed=$((failed + f))
@@ -94,11 +97,11 @@ echo "== integration and interop (release)"
 export ICEGATE_BIN=$PWD/build/icegate
 export ICEGATE_TOOLS=$PWD/build/tools
 export SHARED_DIR=$(cd .. && pwd)/shared
-for s in $(find tests/integration -name '*.sh' -o -name '*.py' | sort); do
+for s in $(find tests/integration -maxdepth 1 \( -name '*.sh' -o -name '*.py' \) ! -name '_*' | sort); do
   case "$s" in *.py) run_suite "$s" 900 python3 "$s" ;; *) run_suite "$s" 900 bash "$s" ;; esac
 done
 if [ -d tests/node/node_modules ]; then
-  for s in $(find tests/interop -name '*.mjs' | sort); do
+  for s in $(find tests/interop -maxdepth 1 -name '*.mjs' ! -name '_*' | sort); do
     run_suite "$s" 900 node "$s"
   done
 fi
