@@ -57,6 +57,15 @@ typedef struct ig_row_ident {
     ig_str tenant_id;   /* required */
     ig_str account_id;  /* optional */
     ig_str service_name; /* optional */
+    /* OTLP envelope of the record (null for Loki push): schema URLs of the
+     * Resource{Logs,Spans,Metrics} and Scope* messages, and the dropped attribute counts
+     * of the Resource and InstrumentationScope (null when 0). */
+    ig_str resource_schema_url;
+    ig_str scope_schema_url;
+    int64_t resource_dropped_attributes_count;
+    int64_t scope_dropped_attributes_count;
+    bool has_resource_dropped_attributes_count;
+    bool has_scope_dropped_attributes_count;
 } ig_row_ident;
 
 /* Timestamps are microseconds since the epoch (Iceberg timestamptz). */

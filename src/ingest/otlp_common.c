@@ -787,11 +787,31 @@ int otlp__metric_finish(otlp_st *st, const otlp_mark *m, ig_str name, ig_str des
     return 0;
 }
 
+/* The ident of row i of table t (every row type starts with its ig_row_ident). */
+static ig_row_ident *row_ident(otlp_vec *v, int t, size_t i)
+{
+    if (t == IG_TABLE_LOGS || t == IG_TABLE_EVENTS)
+        return &((ig_log_row *)otlp__at(v, i))->id;
+    if (t == IG_TABLE_SPANS)
+        return &((ig_span_row *)otlp__at(v, i))->id;
+    return &((ig_metric_row *)otlp__at(v, i))->id;
+}
+
 int otlp__scope_finish(otlp_st *st, const otlp_mark *m, ig_str name, ig_str version,
-                       const ig_attrs *attrs)
+                       const ig_attrs *attrs, ig_str schema_url, uint32_t dropped)
 {
     name = nonempty(name);
     version = nonempty(version);
+    schema_url = nonempty(schema_url);
+    for (int t = 0; t < IG_TABLE_COUNT_; t++) {
+        otlp_vec *v = &st->rows[t];
+        for (size_t i = m->rows[t]; i < v->n; i++) {
+            ig_row_ident *id = row_ident(v, t, i);
+            id->scope_schema_url = schema_url;
+            id->scope_dropped_attributes_count = dropped;
+            id->has_scope_dropped_attributes_count = dropped != 0;
+        }
+    }
     for (int t = 0; t < IG_TABLE_COUNT_; t++) {
         otlp_vec *v = &st->rows[t];
         for (size_t i = m->rows[t]; i < v->n; i++) {
@@ -810,8 +830,19 @@ int otlp__scope_finish(otlp_st *st, const otlp_mark *m, ig_str name, ig_str vers
     return 0;
 }
 
-int otlp__resource_finish(otlp_st *st, const otlp_mark *m, const ig_attrs *attrs)
+int otlp__resource_finish(otlp_st *st, const otlp_mark *m, const ig_attrs *attrs,
+                          ig_str schema_url, uint32_t dropped)
 {
+    schema_url = nonempty(schema_url);
+    for (int t = 0; t < IG_TABLE_COUNT_; t++) {
+        otlp_vec *v = &st->rows[t];
+        for (size_t i = m->rows[t]; i < v->n; i++) {
+            ig_row_ident *id = row_ident(v, t, i);
+            id->resource_schema_url = schema_url;
+            id->resource_dropped_attributes_count = dropped;
+            id->has_resource_dropped_attributes_count = dropped != 0;
+        }
+    }
     const ig_attr *a = attrs_find(attrs, "service.name");
     ig_str service = a && a->value.ptr ? a->value : IG_STR("unknown_service");
     a = attrs_find(attrs, "service.instance.id");

@@ -236,9 +236,12 @@ int otlp__metric_finish(otlp_st *st, const otlp_mark *m, ig_str name, ig_str des
 /* Discards rows from m on (a second oneof data field replaces the first). */
 void otlp__truncate(otlp_st *st, const otlp_mark *m);
 void otlp__mark(const otlp_st *st, otlp_mark *m);
+/* schema_url: the schema_url of the ScopeX / ResourceX message (may be empty); dropped: the
+ * InstrumentationScope's / Resource's dropped_attributes_count. */
 int otlp__scope_finish(otlp_st *st, const otlp_mark *m, ig_str name, ig_str version,
-                       const ig_attrs *attrs);
-int otlp__resource_finish(otlp_st *st, const otlp_mark *m, const ig_attrs *attrs);
+                       const ig_attrs *attrs, ig_str schema_url, uint32_t dropped);
+int otlp__resource_finish(otlp_st *st, const otlp_mark *m, const ig_attrs *attrs,
+                          ig_str schema_url, uint32_t dropped);
 
 /* The two decoders: walk the whole request. */
 int otlp__decode_pb(otlp_st *st, ig_str body);

@@ -861,7 +861,7 @@ static const char *const rec_camel[IG_SIGNAL_COUNT_] = {"logRecords", "spans", "
 static const char *const rec_snake[IG_SIGNAL_COUNT_] = {"log_records", NULL, NULL};
 
 static int j_res_or_scope(otlp_st *st, json_reader *r, bool scope, ig_str *name, ig_str *version,
-                          ig_attrs *attrs)
+                          ig_attrs *attrs, uint32_t *dropped)
 {
     size_t start = st->attrs.n;
     otlp__path_push(st, scope ? "scope" : "resource", -1);
@@ -872,10 +872,9 @@ static int j_res_or_scope(otlp_st *st, json_reader *r, bool scope, ig_str *name,
             rc = j_str(r, name);
         else if (scope && K(key, "version", NULL))
             rc = j_str(r, version);
-        else if (IS_DROPPED(key)) {
-            uint32_t u;
-            rc = j_u32(st, r, &u); /* checked; no column */
-        } else
+        else if (IS_DROPPED(key))
+            rc = j_u32(st, r, dropped);
+        else
             rc = json_skip(r);
     });
     TRY(otlp__attrs_finish(st, start, attrs));
@@ -900,12 +899,14 @@ static int j_scope_x(otlp_st *st, json_reader *r)
 {
     otlp_mark m;
     otlp__mark(st, &m);
-    ig_str name = IG_STR_NULL, version = IG_STR_NULL, schema;
+    ig_str name = IG_STR_NULL, version = IG_STR_NULL, schema = IG_STR_NULL;
     ig_attrs attrs = {0};
+    uint32_t dropped = 0;
     OBJ_LOOP(st, r, {
         if (K(key, "scope", NULL)) {
             name = version = IG_STR_NULL;
-            rc = j_res_or_scope(st, r, true, &name, &version, &attrs);
+            dropped = 0;
+            rc = j_res_or_scope(st, r, true, &name, &version, &attrs, &dropped);
         } else if (K(key, rec_camel[st->signal], rec_snake[st->signal])) {
             ARR_LOOP(r, {
                 otlp__path_push(st, rec_camel[st->signal], idx);
@@ -914,12 +915,12 @@ static int j_scope_x(otlp_st *st, json_reader *r)
             });
             rc = 0;
         } else if (K(key, "schemaUrl", "schema_url")) {
-            rc = json_str(r, &schema);
+            rc = j_str(r, &schema);
         } else {
             rc = json_skip(r);
         }
     });
-    return otlp__scope_finish(st, &m, name, version, &attrs);
+    return otlp__scope_finish(st, &m, name, version, &attrs, schema, dropped);
 }
 
 static int j_resource_x(otlp_st *st, json_reader *r)
@@ -927,10 +928,12 @@ static int j_resource_x(otlp_st *st, json_reader *r)
     otlp_mark m;
     otlp__mark(st, &m);
     ig_attrs attrs = {0};
-    ig_str schema;
+    ig_str schema = IG_STR_NULL;
+    uint32_t dropped = 0;
     OBJ_LOOP(st, r, {
         if (K(key, "resource", NULL)) {
-            rc = j_res_or_scope(st, r, false, NULL, NULL, &attrs);
+            dropped = 0;
+            rc = j_res_or_scope(st, r, false, NULL, NULL, &attrs, &dropped);
         } else if (K(key, scope_camel[st->signal], scope_snake[st->signal])) {
             ARR_LOOP(r, {
                 otlp__path_push(st, scope_camel[st->signal], idx);
@@ -939,12 +942,12 @@ static int j_resource_x(otlp_st *st, json_reader *r)
             });
             rc = 0;
         } else if (K(key, "schemaUrl", "schema_url")) {
-            rc = json_str(r, &schema);
+            rc = j_str(r, &schema);
         } else {
             rc = json_skip(r);
         }
     });
-    return otlp__resource_finish(st, &m, &attrs);
+    return otlp__resource_finish(st, &m, &attrs, schema, dropped);
 }
 
 static int j_request(otlp_st *st, json_reader *r)

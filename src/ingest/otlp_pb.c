@@ -764,7 +764,7 @@ static const char *const rec_names[IG_SIGNAL_COUNT_] = {"logRecords", "spans", "
 
 /* Resource or InstrumentationScope: attributes (resource: 1, scope: 3), name/version. */
 static int pb_res_or_scope(otlp_st *st, pb_reader *r, bool scope, ig_str *name, ig_str *version,
-                           ig_attrs *attrs)
+                           ig_attrs *attrs, uint32_t *dropped)
 {
     size_t start = st->attrs.n;
     int rc;
@@ -776,6 +776,8 @@ static int pb_res_or_scope(otlp_st *st, pb_reader *r, bool scope, ig_str *name, 
             rc = pb_str(r, name);
         else if (scope && r->field == 2)
             rc = pb_str(r, version);
+        else if (r->field == (scope ? 4u : 2u))
+            rc = pb_uint32(r, dropped);
         if (rc < 0)
             return rc;
     }
@@ -789,8 +791,9 @@ static int pb_scope_x(otlp_st *st, pb_reader *r)
 {
     otlp_mark m;
     otlp__mark(st, &m);
-    ig_str name = IG_STR_NULL, version = IG_STR_NULL, schema;
+    ig_str name = IG_STR_NULL, version = IG_STR_NULL, schema = IG_STR_NULL;
     ig_attrs attrs = {0};
+    uint32_t dropped = 0;
     int64_t ni = 0;
     int rc;
     while ((rc = pb_next(r)) > 0) {
@@ -798,7 +801,8 @@ static int pb_scope_x(otlp_st *st, pb_reader *r)
         if (r->field == 1) {
             TRY(pb_sub(r, &sub));
             name = version = IG_STR_NULL;
-            TRY(pb_res_or_scope(st, &sub, true, &name, &version, &attrs));
+            dropped = 0;
+            TRY(pb_res_or_scope(st, &sub, true, &name, &version, &attrs, &dropped));
         } else if (r->field == 2) {
             TRY(pb_sub(r, &sub));
             otlp__path_push(st, rec_names[st->signal], ni++);
@@ -813,13 +817,13 @@ static int pb_scope_x(otlp_st *st, pb_reader *r)
             }
             otlp__path_pop(st);
         } else if (r->field == 3) {
-            rc = pb_string(r, &schema); /* schema_url: checked, not stored (no column) */
+            rc = pb_string(r, &schema);
         }
         if (rc < 0)
             return rc;
     }
     TRY(rc);
-    return otlp__scope_finish(st, &m, name, version, &attrs);
+    return otlp__scope_finish(st, &m, name, version, &attrs, schema, dropped);
 }
 
 static int pb_resource_x(otlp_st *st, pb_reader *r)
@@ -827,14 +831,16 @@ static int pb_resource_x(otlp_st *st, pb_reader *r)
     otlp_mark m;
     otlp__mark(st, &m);
     ig_attrs attrs = {0};
-    ig_str schema;
+    ig_str schema = IG_STR_NULL;
+    uint32_t dropped = 0;
     int64_t ni = 0;
     int rc;
     while ((rc = pb_next(r)) > 0) {
         pb_reader sub;
         if (r->field == 1) {
             TRY(pb_sub(r, &sub));
-            TRY(pb_res_or_scope(st, &sub, false, NULL, NULL, &attrs));
+            dropped = 0;
+            TRY(pb_res_or_scope(st, &sub, false, NULL, NULL, &attrs, &dropped));
         } else if (r->field == 2) {
             TRY(pb_sub(r, &sub));
             otlp__path_push(st, scope_names[st->signal], ni++);
@@ -847,7 +853,7 @@ static int pb_resource_x(otlp_st *st, pb_reader *r)
             return rc;
     }
     TRY(rc);
-    return otlp__resource_finish(st, &m, &attrs);
+    return otlp__resource_finish(st, &m, &attrs, schema, dropped);
 }
 
 int otlp__decode_pb(otlp_st *st, ig_str body)

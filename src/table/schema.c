@@ -39,6 +39,10 @@ static const pq_field LOGS[] = {
     NEST(20, "scope_attributes", true, PQ_T_MAP, logs_scope),
     NEST(23, "attributes", true, PQ_T_MAP, logs_attr),
     F(26, "source", false, PQ_T_STRING),
+    F(27, "resource_schema_url", false, PQ_T_STRING),
+    F(28, "scope_schema_url", false, PQ_T_STRING),
+    F(29, "resource_dropped_attributes_count", false, PQ_T_LONG),
+    F(30, "scope_dropped_attributes_count", false, PQ_T_LONG),
 };
 
 /* ---- events (log records with an event name) ---- */
@@ -66,6 +70,10 @@ static const pq_field EVENTS[] = {
     NEST(18, "resource_attributes", true, PQ_T_MAP, ev_res),
     NEST(21, "scope_attributes", true, PQ_T_MAP, ev_scope),
     NEST(24, "attributes", true, PQ_T_MAP, ev_attr),
+    F(27, "resource_schema_url", false, PQ_T_STRING),
+    F(28, "scope_schema_url", false, PQ_T_STRING),
+    F(29, "resource_dropped_attributes_count", false, PQ_T_LONG),
+    F(30, "scope_dropped_attributes_count", false, PQ_T_LONG),
 };
 
 /* ---- spans ---- */
@@ -117,6 +125,10 @@ static const pq_field SPANS[] = {
     NEST(28, "attributes", true, PQ_T_MAP, sp_attr),
     NEST(31, "events", true, PQ_T_LIST, SP_EVENT_ELEM),
     NEST(39, "links", true, PQ_T_LIST, SP_LINK_ELEM),
+    F(49, "resource_schema_url", false, PQ_T_STRING),
+    F(50, "scope_schema_url", false, PQ_T_STRING),
+    F(51, "resource_dropped_attributes_count", false, PQ_T_LONG),
+    F(52, "scope_dropped_attributes_count", false, PQ_T_LONG),
 };
 
 /* ---- metrics ---- */
@@ -179,6 +191,10 @@ static const pq_field METRICS[] = {
     NEST(53, "resource_attributes", true, PQ_T_MAP, m_res),
     NEST(56, "scope_attributes", true, PQ_T_MAP, m_scope),
     NEST(59, "attributes", true, PQ_T_MAP, m_attr),
+    F(62, "resource_schema_url", false, PQ_T_STRING),
+    F(63, "scope_schema_url", false, PQ_T_STRING),
+    F(64, "resource_dropped_attributes_count", false, PQ_T_LONG),
+    F(65, "scope_dropped_attributes_count", false, PQ_T_LONG),
 };
 
 typedef struct table_def {
@@ -189,10 +205,10 @@ typedef struct table_def {
 } table_def;
 
 static const table_def TABLES[IG_TABLE_COUNT_] = {
-    [IG_TABLE_LOGS] = {"logs", LOGS, sizeof LOGS / sizeof LOGS[0], 26},
-    [IG_TABLE_SPANS] = {"spans", SPANS, sizeof SPANS / sizeof SPANS[0], 48},
-    [IG_TABLE_METRICS] = {"metrics", METRICS, sizeof METRICS / sizeof METRICS[0], 61},
-    [IG_TABLE_EVENTS] = {"events", EVENTS, sizeof EVENTS / sizeof EVENTS[0], 26},
+    [IG_TABLE_LOGS] = {"logs", LOGS, sizeof LOGS / sizeof LOGS[0], 30},
+    [IG_TABLE_SPANS] = {"spans", SPANS, sizeof SPANS / sizeof SPANS[0], 52},
+    [IG_TABLE_METRICS] = {"metrics", METRICS, sizeof METRICS / sizeof METRICS[0], 65},
+    [IG_TABLE_EVENTS] = {"events", EVENTS, sizeof EVENTS / sizeof EVENTS[0], 30},
 };
 
 const char *ig_table_name(ig_table_id t)
@@ -225,7 +241,7 @@ enum {
     /* common */
     C_TENANT, C_ACCOUNT, C_SERVICE, C_TS, C_INGESTED,
     C_RES_K, C_RES_V, C_SCOPE_K, C_SCOPE_V, C_ATTR_K, C_ATTR_V, C_SCOPE_NAME, C_SCOPE_VERSION,
-    C_FLAGS, C_DROPPED_ATTRS,
+    C_FLAGS, C_DROPPED_ATTRS, C_RES_SCHEMA, C_SCOPE_SCHEMA, C_RES_DROPPED, C_SCOPE_DROPPED,
     /* logs/events */
     C_OBSERVED, C_TRACE, C_SPAN, C_SEV_NUM, C_SEV_TEXT, C_BODY, C_EVENT_NAME, C_SOURCE,
     C_EVENT_DOMAIN,
@@ -245,6 +261,9 @@ enum {
 
 static const char *const COLPATH[IG_TABLE_COUNT_][C_COUNT_] = {
     [IG_TABLE_LOGS] = {
+        [C_RES_SCHEMA] = "resource_schema_url", [C_SCOPE_SCHEMA] = "scope_schema_url",
+        [C_RES_DROPPED] = "resource_dropped_attributes_count",
+        [C_SCOPE_DROPPED] = "scope_dropped_attributes_count",
         [C_TENANT] = "tenant_id", [C_ACCOUNT] = "account_id", [C_SERVICE] = "service_name",
         [C_TS] = "timestamp", [C_INGESTED] = "ingested_timestamp",
         [C_RES_K] = "resource_attributes.key_value.key",
@@ -259,6 +278,9 @@ static const char *const COLPATH[IG_TABLE_COUNT_][C_COUNT_] = {
         [C_SOURCE] = "source",
     },
     [IG_TABLE_EVENTS] = {
+        [C_RES_SCHEMA] = "resource_schema_url", [C_SCOPE_SCHEMA] = "scope_schema_url",
+        [C_RES_DROPPED] = "resource_dropped_attributes_count",
+        [C_SCOPE_DROPPED] = "scope_dropped_attributes_count",
         [C_TENANT] = "tenant_id", [C_ACCOUNT] = "account_id", [C_SERVICE] = "service_name",
         [C_TS] = "timestamp", [C_INGESTED] = "ingested_timestamp",
         [C_RES_K] = "resource_attributes.key_value.key",
@@ -273,6 +295,9 @@ static const char *const COLPATH[IG_TABLE_COUNT_][C_COUNT_] = {
         [C_EVENT_DOMAIN] = "event_domain",
     },
     [IG_TABLE_SPANS] = {
+        [C_RES_SCHEMA] = "resource_schema_url", [C_SCOPE_SCHEMA] = "scope_schema_url",
+        [C_RES_DROPPED] = "resource_dropped_attributes_count",
+        [C_SCOPE_DROPPED] = "scope_dropped_attributes_count",
         [C_TENANT] = "tenant_id", [C_ACCOUNT] = "account_id", [C_SERVICE] = "service_name",
         [C_TS] = "timestamp", [C_INGESTED] = "ingested_timestamp",
         [C_RES_K] = "resource_attributes.key_value.key",
@@ -298,6 +323,9 @@ static const char *const COLPATH[IG_TABLE_COUNT_][C_COUNT_] = {
         [C_LN_FLAGS] = "links.list.element.flags",
     },
     [IG_TABLE_METRICS] = {
+        [C_RES_SCHEMA] = "resource_schema_url", [C_SCOPE_SCHEMA] = "scope_schema_url",
+        [C_RES_DROPPED] = "resource_dropped_attributes_count",
+        [C_SCOPE_DROPPED] = "scope_dropped_attributes_count",
         [C_TENANT] = "tenant_id", [C_ACCOUNT] = "account_id", [C_SERVICE] = "service_name",
         [C_TS] = "timestamp", [C_INGESTED] = "ingested_timestamp",
         [C_RES_K] = "resource_attributes.key_value.key",
@@ -468,6 +496,12 @@ static void write_ident(wctx *x, const ig_row_ident *id)
     put_str(x, C_TENANT, id->tenant_id, 0);
     put_str(x, C_ACCOUNT, id->account_id, 0);
     put_str(x, C_SERVICE, id->service_name, 0);
+    put_str(x, C_RES_SCHEMA, id->resource_schema_url, 0);
+    put_str(x, C_SCOPE_SCHEMA, id->scope_schema_url, 0);
+    put_i64(x, C_RES_DROPPED, id->has_resource_dropped_attributes_count,
+            id->resource_dropped_attributes_count, 0);
+    put_i64(x, C_SCOPE_DROPPED, id->has_scope_dropped_attributes_count,
+            id->scope_dropped_attributes_count, 0);
 }
 
 static void write_log(wctx *x, const ig_log_row *r, bool events)

@@ -68,6 +68,17 @@ def make_pair_test(signal, base):
         if signal == "logs":
             ej, ep = rows_of("events", tj), rows_of("events", tp)
             assert comparable(ej) == comparable(ep)
+        if base.startswith("collector-pdata"):
+            # the envelope is kept too: schema URLs and dropped attribute counts
+            req = json.loads(read(base + ".json"))
+            res = req[[k for k in req if k.startswith("resource")][0]][0]
+            scope = res[[k for k in res if k.startswith("scope")][0]][0]
+            assert {r["resource_schema_url"] for r in rj} == {res["schemaUrl"]}, rj[0]
+            assert {r["scope_schema_url"] for r in rj} == {scope["schemaUrl"]}, rj[0]
+            assert {r["resource_dropped_attributes_count"] for r in rj} == \
+                {res["resource"].get("droppedAttributesCount")}, rj[0]
+            assert {r["scope_dropped_attributes_count"] for r in rj} == \
+                {scope["scope"].get("droppedAttributesCount")}, rj[0]
     return t
 
 

@@ -7,12 +7,11 @@
 // encodes) and (2) the literal values this script emitted. Negative paths: missing or
 // invalid tenant → the real exporter reports a failure (401 / UNAUTHENTICATED, 400 /
 // INVALID_ARGUMENT), nothing is stored, the server stays up. TAP output.
-import { loadDep } from './lib/env.mjs';
+import { loadDep, pqtoolExists } from './lib/env.mjs';
 import { Server } from './lib/server.mjs';
 import { test, ok, diag, done, bail } from './lib/tap.mjs';
 import { parseJson, show } from './lib/json.mjs';
 import { expectLogs, expectSpans, expectMetrics, compareRows, checkAttrs, checkText, attrKey, S, J } from './lib/otlpexpect.mjs';
-import { pqtoolExists } from './lib/env.mjs';
 
 const WATCHDOG_MS = 150_000;
 setTimeout(() => { ok(false, `whole script finished within ${WATCHDOG_MS} ms`); done(); }, WATCHDOG_MS).unref();
@@ -226,6 +225,9 @@ async function runLogs(transport, tenant, service) {
       expect: { body: S('multi\nline ✓ 😀\ttab'), severity_number: 14n, severity_text: 'warning', trace_id: TRACE_ID, span_id: 'aaaabbbbccccdddd', flags: null, attributes: [] } },
     { key: us(3, 0), rec: { body: 'no severity', timestamp: hr(3, 0), attributes: { 'event.name': 'legacy.evt', 'event.domain': 'dom' } },
       expect: { body: S('no severity'), severity_number: null, severity_text: null, event_name: 'legacy.evt' } },
+    // (a record without time cannot be made with the SDK: it sets timeUnixNano to now)
+    { key: us(4, 777_999), rec: { body: 'observed time only', severityNumber: SeverityNumber.FATAL4, timestamp: hr(4, 777_999), observedTimestamp: hr(4, 777_999), attributes: { 'k.null.arr': ['a', null] } },
+      expect: { body: S('observed time only'), observed_timestamp: us(4, 777_999), severity_number: 24n, severity_text: null, attributes: [['k.null.arr', J(['a', null])]] } },
   ];
   for (const e of emitted) logger.emit(e.rec);
   await lp.forceFlush();
@@ -517,7 +519,7 @@ async function negative(signal, transport, tenant, label) {
     const code = r.error && r.error.code;
     const expCode = transport === 'grpc' ? want.grpc : want.http;
     if (code !== expCode) p.push(`export ${i}: error code ${show(code)}, expected ${expCode} (${r.error && r.error.message})`);
-    else diag(`${label}: ${transport === 'grpc' ? 'gRPC status' : 'HTTP'} ${code}: ${String((r.error && (r.error.details || r.error.data || r.error.message)) || '').slice(0, 120)}`);
+    else diag(`${label}: ${transport === 'grpc' ? 'gRPC status' : 'HTTP'} ${code}: ${String((r.error && (r.error.details || r.error.data || r.error.message)) || '').replace(/[\x00-\x1f\x7f]/g, '.').slice(0, 120)}`);
   });
   const after = ['logs', 'spans', 'metrics', 'events'].map((t) => srv.walRows(t).length).join(',');
   if (after !== before) p.push(`stored rows changed: ${before} -> ${after}`);
