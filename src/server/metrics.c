@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "icegate/alloc.h"
@@ -217,8 +218,12 @@ static void fmt_double(char *buf, size_t n, double v)
         snprintf(buf, n, v > 0 ? "+Inf" : "-Inf");
     else if (v == (double)(int64_t)v && fabs(v) < 1e15)
         snprintf(buf, n, "%lld", (long long)v);
-    else
-        snprintf(buf, n, "%.17g", v);
+    else {
+        /* shortest of %.15g / %.17g that reads back exactly */
+        snprintf(buf, n, "%.15g", v);
+        if (strtod(buf, NULL) != v)
+            snprintf(buf, n, "%.17g", v);
+    }
 }
 
 static int render_series(ig_buf *out, const char *name, const char *suffix, const char *labels,
