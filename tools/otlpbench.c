@@ -30,9 +30,11 @@
  *   loopback only), posting the requests of REQ in turn (each client starting at a
  *   different one) until --warmup + --seconds have passed. Requests completed inside the
  *   measured window (after the warm-up) count; their latency (send to last byte of the
- *   answer) gives p50/p99/max. With --pid, the server's CPU time (utime + stime of
- *   /proc/PID/stat, all threads) is sampled at the window's start and end, giving
- *   records/s and MB/s per core used. Prints one JSON line. A non-2xx answer is counted
+ *   answer) gives p50/p99/max. With --pid, the server's CPU time is sampled at the
+ *   window's start and end, giving records/s and MB/s per core used: the sum of its
+ *   threads' run times from /proc/PID/task/TID/schedstat (ns resolution), and as a
+ *   cross-check utime + stime of /proc/PID/stat (10 ms ticks, server_cpu_ticks_s).
+ *   Prints one JSON line. A non-2xx answer is counted
  *   as an error (the first is printed on stderr); 429/503 are retried after 10 ms. */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -817,8 +819,8 @@ static int cmp_dbl(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static void report(const char *what, const char *fmt, const reqs *q, size_t records,
-                   double *secs, int rounds, int iters, const char *extra)
+static void report(const char *what, const char *fmt, const reqs *q, size_t records, double *secs,
+                   int rounds, int iters, const char *extra)
 {
     qsort(secs, (size_t)rounds, sizeof *secs, cmp_dbl);
     double best = secs[0], med = secs[rounds / 2];
@@ -926,7 +928,7 @@ typedef struct client {
     char first_err[256];
 } client;
 
-static atomic_int g_phase; /* 0 warm-up, 1 measured, 2 stop */
+static atomic_int g_phase;             /* 0 warm-up, 1 measured, 2 stop */
 static size_t g_records_per_req_total; /* records over all requests of the file */
 
 static int connect_to(const struct sockaddr_in *a)
@@ -1122,8 +1124,40 @@ static void *client_main(void *arg)
     return NULL;
 }
 
-/* utime + stime of a process (all its threads), in seconds; -1 if unknown. */
+/* CPU time of a process in seconds, -1 if unknown: the sum over its threads of
+ * /proc/PID/task/TID/schedstat (ns resolution; threads that exited are missing, so the
+ * caller compares it with proc_stat_cpu_s), else utime + stime of /proc/PID/stat (all
+ * threads, exited ones included, in clock ticks of 10 ms). */
+static double proc_stat_cpu_s(long pid);
 static double proc_cpu_s(long pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/task", pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return proc_stat_cpu_s(pid);
+    unsigned long long ns = 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        char p2[384];
+        snprintf(p2, sizeof p2, "/proc/%ld/task/%s/schedstat", pid, e->d_name);
+        FILE *f = fopen(p2, "r");
+        unsigned long long v;
+        if (f && fscanf(f, "%llu", &v) == 1) {
+            ns += v;
+            n++;
+        }
+        if (f)
+            fclose(f);
+    }
+    closedir(d);
+    return n ? (double)ns / 1e9 : proc_stat_cpu_s(pid);
+}
+
+static double proc_stat_cpu_s(long pid)
 {
     char path[64], buf[2048];
     snprintf(path, sizeof path, "/proc/%ld/stat", pid);
@@ -1217,8 +1251,8 @@ static int cmd_load(int argc, char **argv)
     memcpy(host, h, hlen);
     host[hlen] = 0;
     int64_t port;
-    if (ig_str_to_i64(ig_str_make(colon + 1, (size_t)(slash - colon - 1)), &port) < 0 ||
-        port < 1 || port > 65535)
+    if (ig_str_to_i64(ig_str_make(colon + 1, (size_t)(slash - colon - 1)), &port) < 0 || port < 1 ||
+        port > 65535)
         die("load: bad port in %s", url);
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     if (!strcmp(host, "localhost"))
@@ -1264,12 +1298,14 @@ static int cmd_load(int argc, char **argv)
     int64_t tw = start + (int64_t)(warmup * 1e9);
     sleep_until(tw);
     double s_cpu0 = pid ? proc_cpu_s(pid) : -1, c_cpu0 = self_cpu_s();
+    double s_tick0 = pid ? proc_stat_cpu_s(pid) : -1;
     int64_t m0 = now_ns();
     atomic_store(&g_phase, 1);
     sleep_until(m0 + (int64_t)(seconds * 1e9));
     atomic_store(&g_phase, 2);
     int64_t m1 = now_ns();
     double s_cpu1 = pid ? proc_cpu_s(pid) : -1, c_cpu1 = self_cpu_s();
+    double s_tick1 = pid ? proc_stat_cpu_s(pid) : -1;
     for (int i = 0; i < nclients; i++)
         pthread_join(cs[i].th, NULL);
 
@@ -1304,15 +1340,17 @@ static int cmd_load(int argc, char **argv)
     printf("{\"mode\":\"load\",\"format\":\"%s\",\"clients\":%d,\"records_per_request\":%.0f,"
            "\"request_bytes\":%.0f,\"seconds\":%.3f,\"requests\":%" PRIu64 ",\"records\":%.0f,"
            "\"records_per_s\":%.0f,\"mb_per_s\":%.2f,\"p50_ms\":%.2f,\"p99_ms\":%.2f,"
-           "\"max_ms\":%.2f,\"errors\":%" PRIu64 ",\"retries\":%" PRIu64
-           ",\"reconnects\":%" PRIu64 ",\"client_cpu_s\":%.2f",
-           fmt, nclients, rpr, (double)q.bytes / (double)q.n, wall, nreq, records,
-           records / wall, (double)bytes / wall / 1e6, p50, p99, pmax, errors, retries,
-           reconnects, c_cpu1 - c_cpu0);
+           "\"max_ms\":%.2f,\"errors\":%" PRIu64 ",\"retries\":%" PRIu64 ",\"reconnects\":%" PRIu64
+           ",\"client_cpu_s\":%.2f",
+           fmt, nclients, rpr, (double)q.bytes / (double)q.n, wall, nreq, records, records / wall,
+           (double)bytes / wall / 1e6, p50, p99, pmax, errors, retries, reconnects,
+           c_cpu1 - c_cpu0);
     if (scpu > 0)
         printf(",\"server_cpu_s\":%.2f,\"server_cores\":%.2f,\"records_per_core_s\":%.0f,"
                "\"mb_per_core_s\":%.2f",
                scpu, scpu / wall, records / scpu, (double)bytes / scpu / 1e6);
+    if (s_tick0 >= 0 && s_tick1 >= 0)
+        printf(",\"server_cpu_ticks_s\":%.2f", s_tick1 - s_tick0);
     printf("}\n");
     for (int i = 0; i < nclients; i++)
         ig_free(cs[i].lat_ns);

@@ -191,6 +191,47 @@ def t_partial_success():
     assert [r["name"] for r in rows] == ["ok"], rows
 
 
+def t_invalid_utf8_and_attribute_floods():
+    # protobuf string field with invalid UTF-8: body.string_value = b"\xff\xfe"
+    def ld(b):
+        return bytes([len(b)]) if len(b) < 128 else bytes([(len(b) & 0x7f) | 0x80, len(b) >> 7])
+    anyv = b"\x0a" + ld(b"\xff\xfe") + b"\xff\xfe"          # AnyValue.string_value
+    rec = b"\x2a" + ld(anyv) + anyv                         # LogRecord.body = 5
+    scope_logs = b"\x12" + ld(rec) + rec                     # ScopeLogs.log_records = 2
+    res_logs = b"\x12" + ld(scope_logs) + scope_logs         # ResourceLogs.scope_logs = 2
+    req = b"\x0a" + ld(res_logs) + res_logs                  # ExportLogsServiceRequest.resource_logs = 1
+    st, _, b = post("logs", req, PB, "utf8-t")
+    assert st == 400, (st, b)
+    # JSON with an invalid UTF-8 byte inside a string
+    st, _, b = post("logs", b'{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"body":{"stringValue":"\xff"}}]}]}]}', JS, "utf8-t")
+    assert st == 400 and loads(b)["message"], (st, b)
+    # thousands of attributes on one record
+    attrs = [{"key": f"k{i}", "value": {"intValue": str(i)}} for i in range(5000)]
+    body = json.dumps({"resourceLogs": [{"scopeLogs": [{"logRecords": [{"attributes": attrs}]}]}]}).encode()
+    st, _, b = post("logs", body, JS, "utf8-t")
+    assert st in (400, 413) and "attribute" in loads(b)["message"].lower(), (st, b)
+    assert rows_of("logs", "utf8-t") == []
+    st, _, _ = http("GET", srv.url("otlp_http", "/ready"))
+    assert st == 200
+
+
+def t_auth_disabled_default_tenant():
+    s2 = Server(extra_env={"ICEGATE_AUTH_ENABLED": "false"})
+    try:
+        s2.wait_ready("otlp_http")
+        body = read("proto-examples-logs.json")
+        st, _, b = http("POST", s2.url("otlp_http", "/v1/logs"), body=body,
+                        headers={"Content-Type": JS})
+        assert st == 200, (st, b)
+        st, _, b = http("POST", s2.url("otlp_http", "/v1/logs"), body=body,
+                        headers={"Content-Type": JS, "X-Scope-OrgID": "someone-else"})
+        assert st == 200, (st, b)
+        rows = wal_rows(os.path.join(s2.dir, "data"), "logs")
+        assert rows and {r["tenant_id"] for r in rows} == {"default"}, {r["tenant_id"] for r in rows}
+    finally:
+        s2.stop()
+
+
 def t_metrics_endpoint_counts():
     st, _, b = http("GET", srv.url("otlp_http", "/metrics"))
     text = b.decode()
@@ -206,6 +247,8 @@ check("invalid corpus samples get 400 naming the problem, nothing stored", t_inv
 check("tenancy: missing/invalid/multiple tenants, account id", t_tenancy)
 check("bad input: content type, truncation, invalid JSON, bomb, encoding", t_errors)
 check("partial success for a span without start time", t_partial_success)
+check("invalid UTF-8 and thousands of attributes get 400, nothing stored", t_invalid_utf8_and_attribute_floods)
+check("auth disabled: every request is tenant 'default'", t_auth_disabled_default_tenant)
 check("ingest metrics on /metrics", t_metrics_endpoint_counts)
 rc = srv.stop()
 check("server exits cleanly", lambda: None if rc == 0 else (_ for _ in ()).throw(AssertionError(rc)))
