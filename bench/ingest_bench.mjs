@@ -194,7 +194,7 @@ for (const interval of INTERVALS) {
 
 // ---------------------------------------------------------------- 4. chdb
 let chdb = null;
-let chdbNote = null;
+let chdbNote = CHDB ? null : 'chdb skipped (--no-chdb)';
 if (CHDB) {
   const mod = path.join(here, 'node', 'node_modules', 'chdb', 'index.mjs');
   if (!fs.existsSync(mod)) {
@@ -277,7 +277,7 @@ const chdbFor = (size, mode = 'default') => chdb?.results.find((r) => r.size ===
 const TARGET = { pb: 300_000, json: 150_000 };
 let md = '';
 md += `${out.date}, ${cores} cores (${out.machine.model}), node ${process.version}${chdb ? `, chdb ${chdb.version}` : ''}. ${RECORDS} records; ${CLIENTS} clients, ${SECONDS} s per run after 1 s warm-up.\n\n`;
-md += '#### Ingest under load (server CPU from /proc/PID/stat)\n\n';
+md += '#### Ingest under load (server CPU: sum of its threads, /proc/PID/task/*/schedstat)\n\n';
 md += '| flush | rec/req | format | req bytes | rec/s | MB/s | server cores | **rec/s per core** | MB/s per core | p50 ms | p99 ms | max ms | target/core | ours/chdb per core | ours/chdb (fsync) per core |\n';
 md += '|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n';
 for (const m of load) {

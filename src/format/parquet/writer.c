@@ -106,6 +106,11 @@ struct pq_writer {
     size_t cap_dfirst;
     uint32_t *dhash; /* open-addressing table of entry+1 */
     size_t cap_dhash;
+    /* Order of the current chunk's dictionary entries, for page statistics by integer
+     * comparison (built only for low-cardinality chunks; nrank == 0 otherwise). */
+    uint32_t *drank;   /* rank of each entry */
+    uint32_t *dsorted; /* entry of each rank */
+    size_t cap_drank, nrank;
     int64_t *i64tmp;
     size_t cap_i64tmp;
     pq__codec_ctx cc;
@@ -234,6 +239,8 @@ void pq_writer_free(pq_writer *w)
     ig_buf_free(&w->hbuf);
     ig_free(w->didx);
     ig_free(w->dfirst);
+    ig_free(w->drank);
+    ig_free(w->dsorted);
     ig_free(w->dhash);
     ig_free(w->i64tmp);
     pq__codec_ctx_free(&w->cc);
@@ -830,11 +837,65 @@ static inline int cmp_vals(const wcol *c, size_t a, size_t b)
     return pq__cmp_fixed(c->phys, c->vals + a * c->width, c->vals + b * c->width);
 }
 
+static int cmp_entries(const void *a, const void *b, void *ctx)
+{
+    const void **x = ctx; /* {writer, column} */
+    const pq_writer *w = x[0];
+    const wcol *c = x[1];
+    return cmp_vals(c, w->dfirst[*(const uint32_t *)a], w->dfirst[*(const uint32_t *)b]);
+}
+
+/* Ranks the ndict entries of the chunk's dictionary when that is cheaper than comparing
+ * values page by page (few distinct values); floats keep the value path (NaN). On
+ * allocation failure nothing is ranked and statistics take the slower path. */
+static void rank_dict(pq_writer *w, const wcol *c, size_t ndict)
+{
+    w->nrank = 0;
+    if (c->phys == PQ_FLOAT || c->phys == PQ_DOUBLE || ndict < 2)
+        return;
+    size_t lg = 1;
+    while (((size_t)1 << lg) < ndict)
+        lg++;
+    if (ndict * lg > c->nvals / 2)
+        return;
+    if (ndict > w->cap_drank) {
+        uint32_t *r = ig_realloc(w->drank, ndict * sizeof *r);
+        if (!r)
+            return;
+        w->drank = r;
+        uint32_t *so = ig_realloc(w->dsorted, ndict * sizeof *so);
+        if (!so)
+            return;
+        w->dsorted = so;
+        w->cap_drank = ndict;
+    }
+    for (size_t e = 0; e < ndict; e++)
+        w->dsorted[e] = (uint32_t)e;
+    const void *ctx[2] = {w, c};
+    qsort_r(w->dsorted, ndict, sizeof *w->dsorted, cmp_entries, (void *)ctx);
+    for (size_t r = 0; r < ndict; r++)
+        w->drank[w->dsorted[r]] = (uint32_t)r;
+    w->nrank = ndict;
+}
+
 /* Statistics over values [v0, v1); with a dictionary, over the entries they use. */
 static void stats_range(const pq_writer *w, const wcol *c, size_t v0, size_t v1, bool dict,
                         vstats *st)
 {
     memset(st, 0, sizeof *st);
+    if (dict && w->nrank && v1 > v0) {
+        /* integer comparisons of entry ranks */
+        uint32_t lo = UINT32_MAX, hi = 0;
+        for (size_t k = v0; k < v1; k++) {
+            uint32_t r = w->drank[w->didx[k]];
+            lo = r < lo ? r : lo;
+            hi = r > hi ? r : hi;
+        }
+        st->any = true;
+        st->min_k = w->dfirst[w->dsorted[lo]];
+        st->max_k = w->dfirst[w->dsorted[hi]];
+        return;
+    }
     uint32_t last = UINT32_MAX;
     for (size_t k = v0; k < v1; k++) {
         size_t vk = k;
@@ -1329,6 +1390,7 @@ static int write_chunk(pq_writer *w, wcol *c, chunk_rec *ch)
         if ((rc = dict_page(w, c, ch, ndict)))
             return rc;
         ch->has_dict = true;
+        rank_dict(w, c, ndict);
         ch->encodings |= 1u << PQ_ENC_PLAIN;
     }
     ch->data_page_offset = (int64_t)w->pos;
@@ -1361,9 +1423,26 @@ static int write_chunk(pq_writer *w, wcol *c, chunk_rec *ch)
             return rc;
         row += (int64_t)rows;
     }
-    /* Chunk statistics. */
+    /* Chunk statistics: with a dictionary, every entry occurs in the chunk, so the entries
+     * alone give min and max (NaN counts still need every value). */
     vstats vs;
-    stats_range(w, c, 0, c->nvals, dict, &vs);
+    if (dict && c->phys != PQ_FLOAT && c->phys != PQ_DOUBLE && !w->nrank) {
+        memset(&vs, 0, sizeof vs);
+        for (size_t k = 0; k < ndict; k++) {
+            size_t vk = w->dfirst[k];
+            if (!vs.any) {
+                vs.any = true;
+                vs.min_k = vs.max_k = vk;
+            } else if (cmp_vals(c, vk, vs.min_k) < 0) {
+                vs.min_k = vk;
+            } else if (cmp_vals(c, vk, vs.max_k) > 0) {
+                vs.max_k = vk;
+            }
+        }
+    } else {
+        stats_range(w, c, 0, c->nvals, dict, &vs);
+    }
+    w->nrank = 0;
     if ((rc = fill_stats(w, c, &vs, (int64_t)(c->n - c->nvals), &ch->stats)))
         return rc;
     if (c->bloom && c->nvals > 0 && (rc = bloom_build(w, c, dict, ndict)))
