@@ -403,6 +403,18 @@ static int config_load(ig_config *c, const char *path, char *const *envp, ig_err
     }
     if (!c->data_dir[0])
         return ig_err(eb, IG_EINVAL, "config: data_dir: value \"\" is not allowed (a directory)");
+    /* Every enabled listener needs a port of its own. */
+    for (size_t i = 0; i < NKEYS; i++) {
+        if (KEYS[i].type != K_PORT)
+            continue;
+        int pi = *(const int *)((const char *)c + KEYS[i].off);
+        for (size_t j = i + 1; pi && j < NKEYS; j++)
+            if (KEYS[j].type == K_PORT && *(const int *)((const char *)c + KEYS[j].off) == pi)
+                return ig_err(eb, IG_EINVAL,
+                              "config: %s and %s: value \"%d\" is not allowed for both (each "
+                              "listener needs its own port; 0 disables one)",
+                              KEYS[i].key, KEYS[j].key, pi);
+    }
     if (!c->auth.default_tenant[0])
         return ig_err(eb, IG_EINVAL,
                       "config: auth.default_tenant: value \"\" is not allowed (a tenant id)");

@@ -180,6 +180,51 @@ static int64_t sat_add(int64_t a, int64_t b)
     return a + b;
 }
 
+/* Replaces each invalid UTF-8 byte of a line with U+FFFD (what a Loki client sees when
+ * Loki serialises such a line as JSON), so Parquet string columns always hold valid
+ * UTF-8 and every reader can read the segment. Valid lines are returned as they are. */
+static int utf8_replace(dec *d, ig_str s, ig_str *out)
+{
+    const uint8_t *p = (const uint8_t *)s.ptr;
+    size_t i = 0;
+    while (i < s.len && p[i] < 0x80)
+        i++;
+    if (i == s.len || pb_utf8_invalid_at(ig_str_make(p + i, s.len - i)) == SIZE_MAX) {
+        *out = s;
+        return 0;
+    }
+    size_t cap;
+    if (ig_size_mul(s.len, 3, &cap) < 0)
+        return IG_ENOMEM;
+    char *o = ig_arena_alloc(d->a, cap + 1);
+    if (!o)
+        return IG_ENOMEM;
+    size_t n = 0;
+    i = 0;
+    while (i < s.len) {
+        if (p[i] < 0x80) {
+            o[n++] = (char)p[i++];
+            continue;
+        }
+        size_t w = p[i] >= 0xC2 && p[i] <= 0xDF   ? 2
+                   : p[i] >= 0xE0 && p[i] <= 0xEF ? 3
+                   : p[i] >= 0xF0 && p[i] <= 0xF4 ? 4
+                                                  : 0;
+        if (w && i + w <= s.len && pb_utf8_invalid_at(ig_str_make(p + i, w)) == SIZE_MAX) {
+            memcpy(o + n, p + i, w);
+            n += w;
+            i += w;
+        } else {
+            memcpy(o + n, "\xEF\xBF\xBD", 3);
+            n += 3;
+            i++;
+        }
+    }
+    o[n] = 0;
+    *out = ig_str_make(o, n);
+    return 0;
+}
+
 /* ---- rows ------------------------------------------------------------------------ */
 
 static int add_entry(dec *d, int64_t sec, int32_t nsec, ig_str line, ig_attrs sm)
@@ -189,6 +234,8 @@ static int add_entry(dec *d, int64_t sec, int32_t nsec, ig_str line, ig_attrs sm
                      "request body too large: more than %zu entries, limit: %zu entries",
                      d->max_entries, d->max_entries);
     d->total_entries++;
+    if (line.ptr && utf8_replace(d, line, &line) < 0)
+        return oom(d);
     if (d->n == d->cap) {
         size_t nc = d->cap ? d->cap * 2 : 64, bytes;
         if (ig_size_mul(nc, sizeof(ig_log_row), &bytes) < 0)

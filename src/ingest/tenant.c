@@ -64,7 +64,7 @@ int ig_tenancy_resolve(const ig_tenant_opts *o, const char *org_header, int org_
             snprintf(msg, msglen, "multiple account IDs present");
             return 400;
         }
-        ig_str acc = ig_str_from(account_header);
+        ig_str acc = ig_str_trim(ig_str_from(account_header));
         if (ig_tenant_check(acc, "account ID", msg, msglen))
             return 400;
         out->account_id = acc;
@@ -74,13 +74,13 @@ int ig_tenancy_resolve(const ig_tenant_opts *o, const char *org_header, int org_
         out->ntenants = 1;
         return 0;
     }
-    if (!org_header || !org_header[0]) {
+    if (!org_header || ig_str_trim(ig_str_from(org_header)).len == 0) {
         snprintf(msg, msglen, "no org id");
         return 401;
     }
     /* Several header lines are joined as several tenants would be: a single-tenant
      * endpoint then fails with "multiple org IDs present", never picks one. */
-    ig_str h = ig_str_from(org_header);
+    ig_str h = ig_str_trim(ig_str_from(org_header)); /* HTTP OWS is not part of the value */
     int n = 0;
     size_t i = 0;
     while (i <= h.len) {

@@ -462,12 +462,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         st->req.listener = s->name;
         st->req.conn_ = c;
         st->req.srv_ = s;
-        /* Route now, so that a too-large body can be refused before it is read. */
-        for (int i = 0; i < s->nroutes; i++)
-            if (path_match(&s->routes[i], url) && method_ok(&s->routes[i], method)) {
-                st->rt = &s->routes[i];
-                break;
+        /* Route now, so that a too-large body can be refused before it is read. An exact
+         * route of the path decides alone (405 for another method), so a prefix catch-all
+         * never answers for a path that has its own routes. */
+        bool exact_path = false;
+        for (int i = 0; i < s->nroutes && !st->rt; i++) {
+            const route *r = &s->routes[i];
+            if (!r->prefix && path_match(r, url)) {
+                exact_path = true;
+                if (method_ok(r, method))
+                    st->rt = r;
             }
+        }
+        for (int i = 0; i < s->nroutes && !st->rt && !exact_path; i++)
+            if (s->routes[i].prefix && path_match(&s->routes[i], url) &&
+                method_ok(&s->routes[i], method))
+                st->rt = &s->routes[i];
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
         int64_t n;
         if (cl && ig_str_to_i64(ig_str_from(cl), &n) == 0 && n > s->opts.max_body_bytes) {
@@ -573,7 +583,7 @@ int ig_http_server_start(ig_http_server *s, char *err, size_t errlen)
         ai->ai_addr, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)s->opts.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)300,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_EXTERNAL_LOGGER,
-        mhd_log, s->name, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
+        mhd_log, s->name, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!s->d) {
         snprintf(err, errlen, "listener %s: cannot listen on %s:%d (port in use or not allowed)",

@@ -25,13 +25,13 @@ typedef struct listener_def {
     const char *name;      /* listener name */
     int role;              /* IG_ROLE_* that opens it */
     const char *api;       /* human name of its API, for 501 messages */
-    const char *api_prefix; /* routes under this prefix answer 501 until built */
+    const char *api_prefix; /* routes under this prefix answer 501 until built (NULL: none) */
     const char *ready_body;
 } listener_def;
 
 static const listener_def LISTENERS[] = {
-    {"otlp_http", IG_ROLE_INGEST, "OTLP/HTTP ingest", "/*", "ready\n"},
-    {"otlp_grpc", IG_ROLE_INGEST, "OTLP/gRPC ingest", "/*", "ready\n"},
+    {"otlp_http", IG_ROLE_INGEST, "OTLP/HTTP ingest", NULL, "ready\n"},
+    {"otlp_grpc", IG_ROLE_INGEST, "OTLP/gRPC ingest", NULL, "ready\n"},
     {"loki", IG_ROLE_QUERY, "Loki query API", "/loki/api/v1/*", "ready\n"},
     {"tempo", IG_ROLE_QUERY, "Tempo query API", "/api/*", "ready\n"},
     {"prometheus", IG_ROLE_QUERY, "Prometheus query API", "/api/v1/*",
@@ -95,6 +95,14 @@ static int h_not_implemented(ig_http_req *req, ig_http_resp *resp, void *ud)
     char msg[256];
     snprintf(msg, sizeof msg, "%s is not implemented yet: %s %s", l->api, req->method, req->path);
     return ig_http_resp_json_error(resp, 501, "not_implemented", msg);
+}
+
+static int h_push_elsewhere(ig_http_req *req, ig_http_resp *resp, void *ud)
+{
+    return ig_http_resp_text(resp, 404, "text/plain; charset=utf-8",
+                             "push is served by the ingest role, which this process does not "
+                             "run: send to the OTLP/HTTP listener (port 4318) of an ingest "
+                             "process\n");
 }
 
 static int h_status(ig_http_req *req, ig_http_resp *resp, void *ud)
@@ -168,9 +176,6 @@ int ig_server_run(const ig_config *cfg, int roles)
             fprintf(stderr, "icegate: cannot start ingest: %s\n",
                     eb.msg[0] ? eb.msg : "out of memory");
             rc = 1;
-        } else {
-            ig_log(IG_LOG_INFO, "wal opened", "writer", ig_wal_writer_id(wal), "store",
-                   cfg->storage.path, NULL);
         }
     }
 
@@ -220,9 +225,14 @@ int ig_server_run(const ig_config *cfg, int roles)
                 ig_http_route(s, "GET", "/status", h_status, (void *)l);
             if (!strcmp(l->name, "otlp_http"))
                 ig_ingest_register_http(ingest, s);
-            if (!strcmp(l->name, "loki") && ingest)
-                ig_ingest_register_loki_push(ingest, s);
-            ig_http_route(s, "*", l->api_prefix, h_not_implemented, (void *)l);
+            if (!strcmp(l->name, "loki")) {
+                if (ingest)
+                    ig_ingest_register_loki_push(ingest, s);
+                else
+                    ig_http_route(s, "POST", "/loki/api/v1/push", h_push_elsewhere, NULL);
+            }
+            if (l->api_prefix)
+                ig_http_route(s, "*", l->api_prefix, h_not_implemented, (void *)l);
             if (ig_http_server_start(s, err, sizeof err) != 0) {
                 fprintf(stderr, "icegate: %s\n", err);
                 rc = 1;

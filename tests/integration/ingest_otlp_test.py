@@ -232,6 +232,46 @@ def t_auth_disabled_default_tenant():
         s2.stop()
 
 
+def t_methods_paths_and_header_whitespace():
+    st, _, _ = http("GET", srv.url("otlp_http", "/v1/logs"))
+    assert st == 405, st
+    for path in ["/foo", "/v1/logs/", "/V1/LOGS"]:
+        st, _, _ = http("POST", srv.url("otlp_http", path), body=b"{}", headers={"Content-Type": JS})
+        assert st == 404, (path, st)
+    st, _, _ = http("GET", srv.url("loki", "/loki/api/v1/push"))
+    assert st == 405, st
+    st, _, b = post("logs", read("proto-examples-logs.json"), JS, "  ws-t  ")
+    assert st == 200, (st, b)
+    assert rows_of("logs", "ws-t"), "tenant header whitespace is not part of the id"
+
+
+def t_loki_protobuf_invalid_utf8_line():
+    import struct
+    def varint(n):
+        out = b""
+        while True:
+            b7 = n & 0x7f
+            n >>= 7
+            out += bytes([b7 | (0x80 if n else 0)])
+            if not n:
+                return out
+    def ld(field, payload):
+        return bytes([(field << 3) | 2]) + varint(len(payload)) + payload
+    ts = bytes([0x08]) + varint(1_700_000_000) + bytes([0x10]) + varint(5)
+    entry = ld(1, ts) + ld(2, b"\xff bad \xc3( line")
+    stream = ld(1, b'{job="utf8"}') + ld(2, entry)
+    raw = ld(1, stream)
+    # snappy block format with one literal (no compression needed)
+    n = len(raw)
+    lit = bytes([(n - 1) << 2]) if n <= 60 else bytes([60 << 2, n - 1])
+    body = varint(n) + lit + raw
+    st, _, b = http("POST", srv.url("otlp_http", "/loki/api/v1/push"), body=body,
+                    headers={"Content-Type": "application/x-protobuf", "X-Scope-OrgID": "utf8-loki"})
+    assert st == 204, (st, b)
+    rows = rows_of("logs", "utf8-loki")
+    assert [r["body"] for r in rows] == ["\ufffd bad \ufffd( line"], rows
+
+
 def t_metrics_endpoint_counts():
     st, _, b = http("GET", srv.url("otlp_http", "/metrics"))
     text = b.decode()
@@ -249,6 +289,8 @@ check("bad input: content type, truncation, invalid JSON, bomb, encoding", t_err
 check("partial success for a span without start time", t_partial_success)
 check("invalid UTF-8 and thousands of attributes get 400, nothing stored", t_invalid_utf8_and_attribute_floods)
 check("auth disabled: every request is tenant 'default'", t_auth_disabled_default_tenant)
+check("405 for other methods, 404 for unknown paths, header whitespace trimmed", t_methods_paths_and_header_whitespace)
+check("Loki protobuf line with invalid UTF-8 stored with U+FFFD", t_loki_protobuf_invalid_utf8_line)
 check("ingest metrics on /metrics", t_metrics_endpoint_counts)
 rc = srv.stop()
 check("server exits cleanly", lambda: None if rc == 0 else (_ for _ in ()).throw(AssertionError(rc)))

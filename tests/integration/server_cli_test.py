@@ -192,6 +192,27 @@ def t_keepalive_and_sigterm_graceful():
         loads(line)  # every log line is JSON
 
 
+def t_duplicate_ports_rejected():
+    expect_one_line_error(["config", "check"], {"ICEGATE_LOKI_PORT": "4318"},
+                          ["otlp_http.port", "loki.port", '"4318"', "own port"])
+
+
+def t_second_instance_cannot_share_ports():
+    a = Server()
+    try:
+        a.wait_ready("otlp_http")
+        b = Server(like=a)
+        try:
+            rc = b.proc.wait(timeout=20)
+        finally:
+            b.stop()
+        assert rc != 0, "a second server bound the same ports"
+        st, _, _ = http("GET", a.url("otlp_http", "/ready"))
+        assert st == 200
+    finally:
+        a.stop()
+
+
 def t_port_in_use():
     blocker = socket.socket()
     blocker.bind(("127.0.0.1", 0))
