@@ -21,6 +21,7 @@ typedef struct ig_config {
     char *log_level;
     int64_t shutdown_timeout_ns;
     int64_t max_connections;
+    int64_t http_idle_timeout_ns;
 
     struct {
         ig_listener_cfg listen;

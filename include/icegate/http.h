@@ -60,6 +60,8 @@ typedef struct ig_http_opts {
     int64_t max_body_bytes;   /* request body cap; larger bodies get 413 */
     int max_connections;
     int64_t arena_cap_bytes;  /* per-request arena cap; 0: 256 MiB */
+    int idle_timeout_s;       /* a connection idle (or stalled mid-request) this long is
+                                 closed; 0: 60 s */
 } ig_http_opts;
 
 /* Creates a server (not yet listening). Returns NULL on allocation failure. */

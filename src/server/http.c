@@ -478,6 +478,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             if (s->routes[i].prefix && path_match(&s->routes[i], url) &&
                 method_ok(&s->routes[i], method))
                 st->rt = &s->routes[i];
+        /* Several Content-Length lines are a framing ambiguity (request smuggling behind a
+         * proxy): refuse rather than pick one. */
+        if (ig_http_header_count(&st->req, "Content-Length") > 1 ||
+            (ig_http_header_count(&st->req, "Content-Length") == 1 &&
+             ig_http_header_count(&st->req, "Transfer-Encoding") > 0)) {
+            record_metrics(s, st, 400);
+            return queue_simple(c, 400, "text/plain; charset=utf-8",
+                                "conflicting Content-Length / Transfer-Encoding headers\n");
+        }
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
         int64_t n;
         if (cl && ig_str_to_i64(ig_str_from(cl), &n) == 0 && n > s->opts.max_body_bytes) {
@@ -581,7 +590,8 @@ int ig_http_server_start(ig_http_server *s, char *err, size_t errlen)
     s->d = MHD_start_daemon(
         flags, (uint16_t)s->opts.port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
         ai->ai_addr, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)s->opts.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)300,
+        (unsigned)s->opts.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)(s->opts.idle_timeout_s > 0 ? s->opts.idle_timeout_s : 60),
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_EXTERNAL_LOGGER,
         mhd_log, s->name, MHD_OPTION_END);
     freeaddrinfo(ai);

@@ -193,7 +193,8 @@ int ig_server_run(const ig_config *cfg, int roles)
                                .host = cfg->listen_host,
                                .port = port,
                                .max_message_bytes = cfg->otlp_grpc.max_message_bytes,
-                               .max_connections = (int)cfg->max_connections};
+                               .max_connections = (int)cfg->max_connections,
+                               .idle_timeout_ns = cfg->http_idle_timeout_ns};
             grpc = ig_grpc_server_new(&go);
             if (!grpc || ig_ingest_register_grpc(ingest, grpc) ||
                 ig_grpc_server_start(grpc, err, sizeof err) != 0) {
@@ -207,7 +208,8 @@ int ig_server_run(const ig_config *cfg, int roles)
                               .host = cfg->listen_host,
                               .port = port,
                               .max_body_bytes = listener_body_cap(cfg, l->name),
-                              .max_connections = (int)cfg->max_connections};
+                              .max_connections = (int)cfg->max_connections,
+                              .idle_timeout_s = (int)(cfg->http_idle_timeout_ns / IG_NS_PER_S)};
             ig_http_server *s = ig_http_server_new(&o);
             if (!s) {
                 rc = 1;
