@@ -29,6 +29,9 @@ struct ig_http_req {
     int64_t start_mono_ns;
     void *conn_;         /* internal */
     ig_http_server *srv_;
+    bool too_large;      /* route registered with IG_HTTP_OWN_413: the body passed the cap
+                            and was not kept (body is empty); the handler answers 413 in its
+                            own format */
     bool form_parsed_;
     void *form_;         /* internal: parsed application/x-www-form-urlencoded body */
 };
@@ -71,6 +74,12 @@ ig_http_server *ig_http_server_new(const ig_http_opts *opts);
  * matches with another method gets 405. Routes must be added before start. */
 int ig_http_route(ig_http_server *s, const char *methods, const char *pattern, ig_http_handler h,
                   void *ud);
+/* Route flags. IG_HTTP_OWN_413: an over-cap body does not get the server's plain-text 413;
+ * the handler is called with req->too_large set (and no body) and answers itself (OTLP
+ * answers in the request's encoding). */
+enum { IG_HTTP_OWN_413 = 1 };
+int ig_http_route_flags(ig_http_server *s, const char *methods, const char *pattern,
+                        ig_http_handler h, void *ud, unsigned flags);
 /* Starts listening; IG_EIO with a message in eb if the port cannot be bound. */
 int ig_http_server_start(ig_http_server *s, char *err, size_t errlen);
 int ig_http_server_port(const ig_http_server *s);

@@ -235,6 +235,12 @@ static int h_otlp(ig_http_req *req, ig_http_resp *resp, void *ud)
              ctype);
         return answer_otlp(resp, rc->sig, true, &o);
     }
+    if (req->too_large) {
+        fail(&o, 413, IG_GRPC_RESOURCE_EXHAUSTED, false,
+             "request body too large: the limit is %lld bytes (otlp_http.max_body_bytes)",
+             (long long)ing->cfg->otlp_http.max_body_bytes);
+        return answer_otlp(resp, rc->sig, json, &o);
+    }
     ig_tenancy t;
     int st = ig_tenancy_resolve(&ing->tenant_opts, ig_http_header(req, "X-Scope-OrgID"),
                                 ig_http_header_count(req, "X-Scope-OrgID"),
@@ -368,7 +374,7 @@ int ig_ingest_register_http(ig_ingest *ing, ig_http_server *s)
     for (int i = 0; i < IG_SIGNAL_COUNT_ && !rc; i++) {
         g_routes[i].ing = ing;
         g_routes[i].sig = (ig_signal)i;
-        rc = ig_http_route(s, "POST", paths[i], h_otlp, &g_routes[i]);
+        rc = ig_http_route_flags(s, "POST", paths[i], h_otlp, &g_routes[i], IG_HTTP_OWN_413);
     }
     if (!rc)
         rc = ig_ingest_register_loki_push(ing, s);

@@ -29,6 +29,7 @@ typedef struct route {
     bool prefix;
     ig_http_handler fn;
     void *ud;
+    unsigned flags;
 } route;
 
 struct ig_http_server {
@@ -54,13 +55,13 @@ typedef struct form {
 } form;
 
 /* Per-request state, allocated on the first call of the access handler. */
-typedef struct req_state {
+struct req_state {
     ig_http_req req;
     ig_buf body;
     bool too_big;
     bool counted;
     const route *rt;
-} req_state;
+};
 
 static bool method_ok(const route *r, const char *method)
 {
@@ -114,6 +115,12 @@ ig_http_server *ig_http_server_new(const ig_http_opts *opts)
 int ig_http_route(ig_http_server *s, const char *methods, const char *pattern, ig_http_handler h,
                   void *ud)
 {
+    return ig_http_route_flags(s, methods, pattern, h, ud, 0);
+}
+
+int ig_http_route_flags(ig_http_server *s, const char *methods, const char *pattern,
+                        ig_http_handler h, void *ud, unsigned flags)
+{
     if (s->nroutes >= MAX_ROUTES || strlen(methods) >= sizeof s->routes[0].methods ||
         strlen(pattern) >= sizeof s->routes[0].pattern)
         return IG_ETOOBIG;
@@ -126,6 +133,7 @@ int ig_http_route(ig_http_server *s, const char *methods, const char *pattern, i
         r->pattern[--r->plen] = 0;
     r->fn = h;
     r->ud = ud;
+    r->flags = flags;
     return 0;
 }
 
@@ -415,6 +423,9 @@ static enum MHD_Result queue_simple(struct MHD_Connection *c, int status, const 
 
 /* ---- the access handler ---- */
 
+typedef struct req_state req_state;
+static enum MHD_Result run_handler(ig_http_server *s, struct MHD_Connection *c, req_state *st);
+
 static void record_metrics(ig_http_server *s, const req_state *st, int status)
 {
     char labels[256];
@@ -490,6 +501,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
         int64_t n;
         if (cl && ig_str_to_i64(ig_str_from(cl), &n) == 0 && n > s->opts.max_body_bytes) {
+            if (st->rt && (st->rt->flags & IG_HTTP_OWN_413)) {
+                st->req.too_large = true;
+                st->req.body = IG_STR("");
+                return run_handler(s, c, st);
+            }
             char msg[160];
             snprintf(msg, sizeof msg,
                      "request body too large: %lld bytes, the limit is %lld bytes\n",
@@ -504,6 +520,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             st->too_big = true;
         *upload_data_size = 0;
         return MHD_YES;
+    }
+    if (st->too_big && st->rt && (st->rt->flags & IG_HTTP_OWN_413)) {
+        st->req.too_large = true;
+        st->req.body = IG_STR("");
+        return run_handler(s, c, st);
     }
     if (st->too_big) {
         char msg[160];
@@ -526,6 +547,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return queue_simple(c, 405, "text/plain; charset=utf-8", "method not allowed\n");
         return queue_simple(c, 404, "text/plain; charset=utf-8", "404 page not found\n");
     }
+    return run_handler(s, c, st);
+}
+
+static enum MHD_Result run_handler(ig_http_server *s, struct MHD_Connection *c, req_state *st)
+{
+    const route *rt = st->rt;
     ig_http_resp resp = {0};
     ig_buf_init(&resp.body, 0);
     resp.status = 200;

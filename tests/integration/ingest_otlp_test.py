@@ -169,6 +169,25 @@ def t_errors():
     bomb = gzip.compress(b"\0" * (64 << 20))
     st, _, b = post("logs", bomb, PB, "trunc-t", {"Content-Encoding": "gzip"})
     assert st == 413, (st, b)
+    # over the body cap: answered at once (before the body is sent), in the request's encoding
+    import socket
+    for ctype in (JS, PB):
+        sock = socket.create_connection(("127.0.0.1", srv.ports["otlp_http"]))
+        sock.sendall(("POST /v1/logs HTTP/1.1\r\nHost: x\r\nX-Scope-OrgID: trunc-t\r\n"
+                      f"Content-Type: {ctype}\r\nContent-Length: {16 * 1024 * 1024 + 10}\r\n\r\n").encode())
+        sock.settimeout(10)
+        resp = b""
+        while b"\r\n\r\n" not in resp:
+            resp += sock.recv(4096)
+        head, _, rest = resp.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 413"), head
+        assert ("content-type: " + ctype).encode() in head.lower(), head
+        if ctype == JS:
+            n = int([l for l in head.split(b"\r\n") if l.lower().startswith(b"content-length")][0].split(b":")[1])
+            while len(rest) < n:
+                rest += sock.recv(4096)
+            assert "16777216" in loads(rest)["message"], rest
+        sock.close()
     st, _, b = post("logs", read("proto-examples-logs.pb"), PB, "trunc-t", {"Content-Encoding": "br"})
     assert st == 415, (st, b)
     assert rows_of("logs", "trunc-t") == []
