@@ -19,7 +19,16 @@ const char *ig_signal_name(ig_signal s)
 
 /* ---- messages ------------------------------------------------------------------ */
 
+static size_t path_fmt_key(const otlp_st *st, char *b, size_t cap, bool with_key);
+
 static size_t path_fmt(const otlp_st *st, char *b, size_t cap)
+{
+    return path_fmt_key(st, b, cap, true);
+}
+
+/* The current position; with_key adds the JSON member being read (decode errors), which a
+ * record-level rejection made after the record was read must not name. */
+static size_t path_fmt_key(const otlp_st *st, char *b, size_t cap, bool with_key)
 {
     size_t n = 0;
     int np = st->npath < OTLP_PATH_MAX ? st->npath : OTLP_PATH_MAX;
@@ -33,7 +42,7 @@ static size_t path_fmt(const otlp_st *st, char *b, size_t cap)
             break;
         n += (size_t)k;
     }
-    if (n < cap && st->key.ptr && st->enc == IG_OTLP_JSON) {
+    if (n < cap && with_key && st->key.ptr && st->enc == IG_OTLP_JSON) {
         int k = snprintf(b + n, cap - n, "%s%.*s", n ? "." : "",
                          (int)(st->key.len > 64 ? 64 : st->key.len), st->key.ptr);
         if (k > 0)
@@ -83,8 +92,7 @@ void otlp__reject(otlp_st *st, const char *fmt, ...)
     if (st->reason[0])
         return;
     char path[200];
-    size_t n = path_fmt(st, path, sizeof path);
-    (void)n;
+    path_fmt_key(st, path, sizeof path, false);
     char m[200];
     va_list ap;
     va_start(ap, fmt);

@@ -471,8 +471,12 @@ static int j_log_record(otlp_st *st, json_reader *r)
             rc = j_enum(st, r, otlp__severity_by_name, "severity number", &raw.severity_number);
         else if (K(key, "severityText", "severity_text"))
             rc = j_str(r, &raw.severity_text);
-        else if (K(key, "body", NULL))
+        else if (K(key, "body", NULL)) {
+            otlp__path_push(st, "body", -1); /* errors inside name body.<member> */
             rc = j_any_text(st, r, &raw.body);
+            if (rc == 0)
+                otlp__path_pop(st);
+        }
         else if (IS_ATTRS(key))
             rc = j_attrs(st, r, raw.attrs_start, "attributes");
         else if (IS_DROPPED(key))
