@@ -22,6 +22,7 @@ typedef struct ig_config {
     int64_t shutdown_timeout_ns;
     int64_t max_connections;
     int64_t http_idle_timeout_ns;
+    int64_t http_max_inflight_bytes;
 
     struct {
         ig_listener_cfg listen;

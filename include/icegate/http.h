@@ -109,6 +109,12 @@ int ig_http_resp_text(ig_http_resp *resp, int status, const char *content_type, 
 /* Sets status and a JSON body {"status":"error","errorType":type,"error":msg} (Loki/Prometheus style). */
 int ig_http_resp_json_error(ig_http_resp *resp, int status, const char *error_type, const char *msg);
 
+/* Process-wide cap on request body bytes being received or held by handlers across every
+ * listener (default 1 GiB): past it, new body data is dropped and the request is answered
+ * 503 with Retry-After: 1. */
+void ig_http_set_inflight_cap(int64_t bytes);
+int64_t ig_http_inflight_bytes(void);
+
 /* Decodes %XX and '+' (as space when plus_is_space) from s into the arena. */
 ig_str ig_http_urldecode(ig_arena *a, ig_str s, bool plus_is_space);
 

@@ -55,8 +55,8 @@ int ice_schema_json(ig_table_id t, ig_buf *out);
 /* Metadata JSON of a new, empty table (format-version 2, last-sequence-number 0,
  * current-snapshot-id -1, empty refs/snapshots/logs). uuid: 36 characters; location:
  * absolute URI without a trailing '/'. */
-int ice_table_metadata_new(ig_table_id t, const char *uuid, const char *location,
-                           int64_t now_ms, ig_buf *out);
+int ice_table_metadata_new(ig_table_id t, const char *uuid, const char *location, int64_t now_ms,
+                           ig_buf *out);
 
 /* ---- ids and names ---------------------------------------------------------------- */
 

@@ -36,6 +36,8 @@ static const key_desc KEYS[] = {
     {"shutdown_timeout", K_DURATION, OFF(shutdown_timeout_ns), "30s", NULL, 0, 3600 * IG_NS_PER_S,
      NULL},
     {"max_connections", K_INT, OFF(max_connections), "1024", NULL, 1, 65536, NULL},
+    {"http_max_inflight_bytes", K_BYTES, OFF(http_max_inflight_bytes), "1GiB", NULL, 1 << 20,
+     1LL << 40, NULL},
     {"http_idle_timeout", K_DURATION, OFF(http_idle_timeout_ns), "60s", NULL, IG_NS_PER_S,
      3600 * IG_NS_PER_S, NULL},
 

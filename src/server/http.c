@@ -55,11 +55,29 @@ typedef struct form {
 } form;
 
 /* Per-request state, allocated on the first call of the access handler. */
+/* Process-wide budget for request bodies being received or held by handlers, so many
+ * concurrent large requests cannot exhaust memory: past it, requests are answered 503 with
+ * Retry-After (their data is dropped as it arrives). */
+static atomic_llong g_body_bytes;
+static atomic_llong g_body_cap = 1LL << 30;
+
+void ig_http_set_inflight_cap(int64_t bytes)
+{
+    atomic_store(&g_body_cap, bytes > 0 ? bytes : 1LL << 30);
+}
+
+int64_t ig_http_inflight_bytes(void)
+{
+    return atomic_load(&g_body_bytes);
+}
+
 struct req_state {
     ig_http_req req;
     ig_buf body;
     bool too_big;
     bool counted;
+    bool busy;       /* the process-wide body budget was exhausted */
+    int64_t charged; /* bytes counted in g_body_bytes */
     const route *rt;
 };
 
@@ -516,10 +534,33 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_YES;
     }
     if (*upload_data_size) {
-        if (!st->too_big && ig_buf_append(&st->body, upload_data, *upload_data_size) != 0)
-            st->too_big = true;
+        int64_t n = (int64_t)*upload_data_size;
+        if (!st->too_big && !st->busy) {
+            if (atomic_fetch_add(&g_body_bytes, n) + n > atomic_load(&g_body_cap)) {
+                atomic_fetch_sub(&g_body_bytes, n);
+                st->busy = true;
+            } else {
+                st->charged += n;
+                if (ig_buf_append(&st->body, upload_data, *upload_data_size) != 0)
+                    st->too_big = true;
+            }
+        }
         *upload_data_size = 0;
         return MHD_YES;
+    }
+    if (st->busy && !st->too_big) {
+        ig_log(IG_LOG_WARN, "request refused: in-flight body budget exhausted", "listener",
+               s->name, NULL);
+        record_metrics(s, st, 503);
+        ig_http_resp resp = {0};
+        ig_buf_init(&resp.body, 0);
+        ig_http_resp_text(&resp, 503, "text/plain; charset=utf-8",
+                          "server busy: too many request bytes in flight, retry later\n");
+        ig_http_resp_header(&resp, "Retry-After", "1");
+        enum MHD_Result r = queue(c, &resp);
+        resp_free_headers(&resp);
+        ig_buf_free(&resp.body);
+        return r;
     }
     if (st->too_big && st->rt && (st->rt->flags & IG_HTTP_OWN_413)) {
         st->req.too_large = true;
@@ -579,6 +620,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         return;
     ig_arena_free(&st->req.arena);
     ig_buf_free(&st->body);
+    if (st->charged)
+        atomic_fetch_sub(&g_body_bytes, st->charged);
     bool counted = st->counted;
     ig_free(st);
     *con_cls = NULL;

@@ -3,7 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "icegate/catalog.h"
 #include "icegate/config.h"
+#include "icegate/store.h"
 #include "icegate/log.h"
 #include "icegate/version.h"
 #include "server/server.h"
@@ -77,6 +79,34 @@ static int load_config(const cli_opts *o, ig_config *cfg)
     return 0;
 }
 
+/* `icegate migrate`: exit 0 when every table is present and current (created or not),
+ * MIGRATE_EXIT_SCHEMA when a table needs schema evolution, 1 on any other error. */
+static int run_migrate(const ig_config *cfg)
+{
+    ig_errbuf eb = {{0}};
+    if (strcmp(cfg->storage.type, "fs") != 0) {
+        fprintf(stderr, "icegate migrate: storage.type \"%s\" is not supported yet (fs)\n",
+                cfg->storage.type);
+        return 1;
+    }
+    ig_store *store = NULL;
+    catalog *cat = NULL;
+    int rc = ig_store_open_fs(cfg->storage.path, &store, &eb);
+    if (rc == 0)
+        rc = catalog_open(cfg, &cat, &eb);
+    if (rc == 0)
+        rc = ig_migrate(cat, store, stdout, NULL, &eb);
+    fflush(stdout);
+    if (rc)
+        fprintf(stderr, "icegate migrate: %s\n", eb.msg[0] ? eb.msg : ig_strerror(rc));
+    catalog_close(cat);
+    if (store)
+        ig_store_close(store);
+    if (rc == IG_EUNSUPPORTED)
+        return MIGRATE_EXIT_SCHEMA;
+    return rc ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -148,6 +178,11 @@ int main(int argc, char **argv)
         }
         if (load_config(&o, &cfg))
             return 1;
+        if (!strcmp(cmd, "migrate")) {
+            rc = run_migrate(&cfg);
+            ig_config_free(&cfg);
+            return rc;
+        }
         ig_config_free(&cfg);
         fprintf(stderr, "icegate %s: not implemented yet (Iceberg tables arrive with the maintain "
                         "role)\n",

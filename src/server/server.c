@@ -149,6 +149,7 @@ int ig_server_run(const ig_config *cfg, int roles)
      * 1000-record requests). Memory stays bounded by the request and queue caps. */
     mallopt(M_MMAP_THRESHOLD, 64 << 20);
     mallopt(M_TRIM_THRESHOLD, 512 << 20);
+    ig_http_set_inflight_cap(cfg->http_max_inflight_bytes);
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);

@@ -213,6 +213,33 @@ def t_second_instance_cannot_share_ports():
         a.stop()
 
 
+def t_inflight_body_budget():
+    import json as _json
+    recs = [{"body": {"stringValue": "x" * 1000}} for _ in range(700)]
+    body = _json.dumps({"resourceLogs": [{"scopeLogs": [{"logRecords": recs}]}]}).encode()
+    assert 600_000 < len(body) < 1_000_000
+    cfg = "http_max_inflight_bytes: 1MiB\nwal:\n  flush_interval: 3s\n  flush_rows: 1000000\n"
+    res = {}
+
+    def first(s):
+        res["a"] = http("POST", s.url("otlp_http", "/v1/logs"), body=body, timeout=20,
+                        headers={"Content-Type": "application/json", "X-Scope-OrgID": "a"})
+
+    def body_fn(s):
+        th = threading.Thread(target=first, args=(s,))
+        th.start()
+        time.sleep(0.7)  # A's body is received and held while it waits for its 3 s flush
+        st, h, b = http("POST", s.url("otlp_http", "/v1/logs"), body=body,
+                        headers={"Content-Type": "application/json", "X-Scope-OrgID": "b"})
+        th.join()
+        assert st == 503 and h.get("retry-after") == "1" and b"in flight" in b, (st, b)
+        assert res["a"][0] == 200, res["a"]
+        st, _, _ = http("POST", s.url("otlp_http", "/v1/logs"), body=body,
+                        headers={"Content-Type": "application/json", "X-Scope-OrgID": "b"})
+        assert st == 200, st  # budget released once A was answered
+    with_server(body_fn, config_text=cfg)
+
+
 def t_port_in_use():
     blocker = socket.socket()
     blocker.bind(("127.0.0.1", 0))
