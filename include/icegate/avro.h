@@ -31,13 +31,13 @@
 
 /* ---- Binary encoding (append to b; IG_ETOOBIG / IG_ENOMEM from the buffer) ---------- */
 
-int avro_put_long(ig_buf *b, int64_t v); /* zigzag varint */
-int avro_put_int(ig_buf *b, int32_t v);  /* zigzag varint */
-int avro_put_bool(ig_buf *b, bool v);    /* one byte 0 / 1 */
-int avro_put_float(ig_buf *b, float v);  /* 4 bytes little-endian IEEE 754 */
-int avro_put_double(ig_buf *b, double v); /* 8 bytes little-endian IEEE 754 */
-int avro_put_bytes(ig_buf *b, ig_str v);  /* long length, then the bytes */
-int avro_put_string(ig_buf *b, ig_str v); /* same as bytes (UTF-8 not checked) */
+int avro_put_long(ig_buf *b, int64_t v);                /* zigzag varint */
+int avro_put_int(ig_buf *b, int32_t v);                 /* zigzag varint */
+int avro_put_bool(ig_buf *b, bool v);                   /* one byte 0 / 1 */
+int avro_put_float(ig_buf *b, float v);                 /* 4 bytes little-endian IEEE 754 */
+int avro_put_double(ig_buf *b, double v);               /* 8 bytes little-endian IEEE 754 */
+int avro_put_bytes(ig_buf *b, ig_str v);                /* long length, then the bytes */
+int avro_put_string(ig_buf *b, ig_str v);               /* same as bytes (UTF-8 not checked) */
 int avro_put_fixed(ig_buf *b, const void *p, size_t n); /* the bytes only */
 /* A union value: the branch index, then the caller writes the branch's value (nothing for
  * null). */
@@ -72,9 +72,9 @@ typedef struct avro_meta {
 } avro_meta;
 
 typedef struct avro_writer {
-    ig_buf *out;     /* borrowed: the file is appended here (its cap applies) */
-    ig_buf block;    /* owned: encoded objects of the current block */
-    ig_buf zbuf;     /* owned: deflate output */
+    ig_buf *out;  /* borrowed: the file is appended here (its cap applies) */
+    ig_buf block; /* owned: encoded objects of the current block */
+    ig_buf zbuf;  /* owned: deflate output */
     int64_t block_count;
     int64_t total_count;
     size_t block_target; /* flush a block when it reaches this many bytes */
@@ -161,8 +161,8 @@ int avro_schema_field(const avro_schema *rec, const char *name);
 
 typedef struct avro_value avro_value;
 struct avro_value {
-    avro_kind kind;      /* never AVRO_UNION: a union value is its branch's value */
-    int32_t branch;      /* union branch index when the schema was a union, else -1 */
+    avro_kind kind;            /* never AVRO_UNION: a union value is its branch's value */
+    int32_t branch;            /* union branch index when the schema was a union, else -1 */
     const avro_schema *schema; /* the branch's schema */
     union {
         bool b;
@@ -194,19 +194,19 @@ typedef struct avro_reader_opts {
 } avro_reader_opts;
 
 typedef struct avro_reader {
-    ig_str in;           /* borrowed: the whole file */
-    size_t pos;          /* next block */
+    ig_str in;  /* borrowed: the whole file */
+    size_t pos; /* next block */
     avro_reader_opts opts;
-    ig_arena arena;      /* owns the schema and metadata */
+    ig_arena arena; /* owns the schema and metadata */
     ig_str *meta_keys, *meta_vals;
     size_t nmeta;
     const avro_schema *schema;
     avro_codec codec;
     uint8_t sync[16];
-    ig_buf block;        /* owned: the current (decompressed) block */
+    ig_buf block; /* owned: the current (decompressed) block */
     size_t block_pos;
-    int64_t block_left;  /* objects left in the current block */
-    int rc;              /* sticky error */
+    int64_t block_left; /* objects left in the current block */
+    int rc;             /* sticky error */
 } avro_reader;
 
 /* Parses the header of the container file `in` (borrowed: must outlive the reader).

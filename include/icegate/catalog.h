@@ -21,6 +21,7 @@
 #include "icegate/buf.h"
 #include "icegate/config.h"
 #include "icegate/err.h"
+#include "icegate/iceberg.h"
 #include "icegate/store.h"
 
 #define CATALOG_NAME "icegate"      /* catalog_name column of every row we write */
@@ -103,6 +104,31 @@ static inline int catalog_list_tables(catalog *c, const char *ns, catalog_names 
     return c->ops->list_tables(c, ns, out, eb);
 }
 void catalog_names_free(catalog_names *l);
+
+/* ---- tables: load and commit (the protocol of docs/iceberg.md §4) --------------------- */
+
+/* A table as a commit sees it: the catalog pointer and the parsed metadata it names. */
+typedef struct catalog_table {
+    ig_buf location;   /* metadata_location: the base of the next commit (owned) */
+    ice_metadata meta; /* parsed metadata (owned) */
+} catalog_table;
+
+/* Loads ns.table: the catalog row, then the metadata file through the store (the location
+ * must be under the store's root). IG_ENOENT if there is no such table. On success free
+ * *t with catalog_table_free; on error nothing needs freeing. */
+int catalog_table_load(catalog *cat, ig_store *store, const char *ns, const char *table,
+                       catalog_table *t, ig_errbuf *eb);
+void catalog_table_free(catalog_table *t);
+
+/* One commit attempt appending snap to base: writes the next metadata file
+ * (<metadata dir>/%05d-<uuid>.metadata.json, version of base + 1, put-if-absent) and swaps
+ * the catalog pointer from base->location to it. On success the new location is appended
+ * to new_location (may be NULL). IG_ECONFLICT when another commit won: the file this
+ * attempt wrote is deleted; reload (catalog_table_load), rebuild and retry. On any other
+ * error of the swap the outcome is unknown and the file is kept (never delete then). */
+int catalog_table_commit_append(catalog *cat, ig_store *store, const char *ns, const char *table,
+                                const catalog_table *base, const ice_snapshot_new *snap,
+                                ig_buf *new_location, ig_errbuf *eb);
 
 /* ---- migrate (src/table/migrate.c) ---------------------------------------------------- */
 

@@ -31,11 +31,7 @@
 #include "icegate/err.h"
 #include "icegate/parquet.h"
 
-typedef enum ig_mf_status {
-    IG_MF_EXISTING = 0,
-    IG_MF_ADDED = 1,
-    IG_MF_DELETED = 2
-} ig_mf_status;
+typedef enum ig_mf_status { IG_MF_EXISTING = 0, IG_MF_ADDED = 1, IG_MF_DELETED = 2 } ig_mf_status;
 
 typedef enum ig_mf_content { IG_MF_CONTENT_DATA = 0, IG_MF_CONTENT_DELETES = 1 } ig_mf_content;
 
@@ -64,9 +60,9 @@ typedef struct ig_mf_metric {
 } ig_mf_metric;
 
 typedef struct ig_mf_data_file {
-    int32_t content;  /* 0 data, 1 position deletes, 2 equality deletes */
-    ig_str path;      /* full URI */
-    ig_str format;    /* ptr NULL: "PARQUET" */
+    int32_t content;               /* 0 data, 1 position deletes, 2 equality deletes */
+    ig_str path;                   /* full URI */
+    ig_str format;                 /* ptr NULL: "PARQUET" */
     const ig_mf_pvalue *partition; /* npartition = number of spec fields */
     size_t npartition;
     int64_t record_count;
@@ -96,8 +92,8 @@ typedef struct ig_mf_entry {
 /* Summary of one partition field over a manifest's entries (manifest list field 507). */
 typedef struct ig_mf_field_summary {
     bool contains_null;
-    int8_t contains_nan;  /* -1 null (not a float type), 0, 1 */
-    ig_str lower, upper;  /* single-value binary; ptr NULL when every value is null */
+    int8_t contains_nan; /* -1 null (not a float type), 0, 1 */
+    ig_str lower, upper; /* single-value binary; ptr NULL when every value is null */
 } ig_mf_field_summary;
 
 /* What a finished manifest contributes to its manifest list entry. Owns its memory
@@ -105,8 +101,9 @@ typedef struct ig_mf_field_summary {
 typedef struct ig_mf_summary {
     int32_t added_files, existing_files, deleted_files;
     int64_t added_rows, existing_rows, deleted_rows;
-    bool has_min_seq; /* min explicit sequence number of EXISTING entries */
+    bool has_min_seq; /* min explicit data sequence number of live (ADDED/EXISTING) entries */
     int64_t min_seq;
+    bool has_inherited; /* a live ADDED entry has a null sequence number (inherits) */
     ig_mf_field_summary *partitions;
     size_t npartitions;
     int32_t spec_id;
@@ -117,13 +114,13 @@ typedef struct ig_mf_summary {
 void ig_mf_summary_free(ig_mf_summary *s);
 
 typedef struct ig_manifest_writer_opts {
-    ig_str schema_json;  /* the table schema (Iceberg JSON object), stored as "schema" */
+    ig_str schema_json; /* the table schema (Iceberg JSON object), stored as "schema" */
     int32_t schema_id;
     /* The partition spec: an object {"spec-id":N,"fields":[...]} or just the fields
      * array. Fields need "name", "transform", "source-id", "field-id". */
     ig_str spec_json;
     int32_t spec_id;
-    int format_version;  /* must be 2 */
+    int format_version; /* must be 2 */
     ig_mf_content content;
     avro_codec codec;
     size_t max_bytes;    /* cap on the manifest size; 0 = 256 MiB */
@@ -191,9 +188,8 @@ typedef struct ig_mf_list_meta {
 /* Writes a whole manifest list file (appended to out) with the header keys snapshot-id,
  * parent-snapshot-id ("null" when none), sequence-number and format-version. sync may be
  * NULL (random). */
-int ig_manifest_list_write(const ig_mf_list_meta *meta, const ig_mf_list_entry *entries,
-                           size_t n, avro_codec codec, const uint8_t *sync, ig_buf *out,
-                           ig_errbuf *eb);
+int ig_manifest_list_write(const ig_mf_list_meta *meta, const ig_mf_list_entry *entries, size_t n,
+                           avro_codec codec, const uint8_t *sync, ig_buf *out, ig_errbuf *eb);
 
 /* Reads a manifest list (file borrowed). *entries and everything they point to are in a
  * (caller-owned, should be capped). */

@@ -246,9 +246,9 @@ void avro_writer_free(avro_writer *w)
 
 /* ---- schema ------------------------------------------------------------------------- */
 
-static const char *const KIND_NAMES[] = {"null",  "boolean", "int",    "long",  "float",
-                                         "double", "bytes",  "string", "record", "enum",
-                                         "array", "map",     "union",  "fixed"};
+static const char *const KIND_NAMES[] = {"null",   "boolean", "int",    "long",   "float",
+                                         "double", "bytes",   "string", "record", "enum",
+                                         "array",  "map",     "union",  "fixed"};
 
 const char *avro_kind_name(avro_kind k)
 {
@@ -659,8 +659,8 @@ static int parse(sparse *p, ig_str json, ig_str ns, const avro_schema **out)
                 rc = perr(p, IG_ECORRUPT, "union directly inside a union", IG_STR_NULL);
             for (size_t k = 0; rc == 0 && k < j; k++) {
                 const avro_schema *x = s->branches[k], *y = s->branches[j];
-                bool named_ = x->kind == AVRO_RECORD || x->kind == AVRO_ENUM ||
-                              x->kind == AVRO_FIXED;
+                bool named_ =
+                    x->kind == AVRO_RECORD || x->kind == AVRO_ENUM || x->kind == AVRO_FIXED;
                 if (x->kind == y->kind && (!named_ || ig_str_eq(x->name, y->name)))
                     rc = perr(p, IG_ECORRUPT, "union with two branches of type",
                               ig_str_from(avro_kind_name(x->kind)));
@@ -936,8 +936,7 @@ static int decode(dctx *d, const avro_schema *s, avro_value *v)
             rc = derr(d, IG_ECORRUPT, "bad long");
         break;
     case AVRO_ENUM:
-        if (avro_get_long(d->in, &d->pos, &v->u.l) || v->u.l < 0 ||
-            (uint64_t)v->u.l >= s->nsymbols)
+        if (avro_get_long(d->in, &d->pos, &v->u.l) || v->u.l < 0 || (uint64_t)v->u.l >= s->nsymbols)
             rc = derr(d, IG_ECORRUPT, "bad enum index");
         break;
     case AVRO_FLOAT:
@@ -1061,8 +1060,7 @@ int avro_reader_open(avro_reader *r, ig_str in, const avro_reader_opts *opts, ig
             ig_str kv[2];
             for (int j = 0; j < 2; j++) {
                 int64_t len;
-                if (avro_get_long(in, &r->pos, &len) || len < 0 ||
-                    (uint64_t)len > in.len - r->pos)
+                if (avro_get_long(in, &r->pos, &len) || len < 0 || (uint64_t)len > in.len - r->pos)
                     return rerr(r, eb, IG_ECORRUPT, "bad header metadata string");
                 kv[j] = ig_str_make(in.ptr + r->pos, (size_t)len);
                 r->pos += (size_t)len;

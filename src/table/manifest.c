@@ -94,8 +94,9 @@ static int parse_schema_cols(ig_str json, scol *cols, size_t max, size_t *n, ig_
         rc = json_end(&r);
     json_reader_free(&r);
     if (rc < 0 || !seen)
-        return ig_err(eb, IG_EINVAL, "manifest: the table schema JSON is not an object with "
-                                     "\"fields\" (or is malformed)");
+        return ig_err(eb, IG_EINVAL,
+                      "manifest: the table schema JSON is not an object with "
+                      "\"fields\" (or is malformed)");
     return 0;
 }
 
@@ -139,8 +140,9 @@ static int spec_fields_raw(ig_str json, ig_str *arr, int32_t *spec_id, ig_errbuf
         rc = json_end(&r);
     json_reader_free(&r);
     if (rc < 0 || !arr->ptr)
-        return ig_err(eb, IG_EINVAL, "manifest: the partition spec JSON is malformed or has no "
-                                     "\"fields\"");
+        return ig_err(eb, IG_EINVAL,
+                      "manifest: the partition spec JSON is malformed or has no "
+                      "\"fields\"");
     return 0;
 }
 
@@ -148,7 +150,8 @@ static int part_type(pfield *p, ig_str transform, const scol *src, ig_errbuf *eb
 {
     const char *st = src ? src->type : "";
     bool is_ts = !strcmp(st, "timestamp") || !strcmp(st, "timestamptz");
-    if (ig_str_eq_cstr(transform, "identity") || ig_str_has_prefix(transform, IG_STR("truncate["))) {
+    if (ig_str_eq_cstr(transform, "identity") ||
+        ig_str_has_prefix(transform, IG_STR("truncate["))) {
         if (!strcmp(st, "string")) {
             p->type = IG_MF_P_STRING;
             p->avro_type = "\"string\"";
@@ -184,13 +187,15 @@ static int part_type(pfield *p, ig_str transform, const scol *src, ig_errbuf *eb
         p->type = IG_MF_P_INT;
         p->avro_type = "\"int\"";
     } else {
-        return ig_err(eb, IG_EUNSUPPORTED, "manifest: partition field %s: transform %.*s is not "
-                                           "supported",
+        return ig_err(eb, IG_EUNSUPPORTED,
+                      "manifest: partition field %s: transform %.*s is not "
+                      "supported",
                       p->name, (int)transform.len, transform.ptr);
     }
     if (src && !is_ts && strcmp(st, "date") != 0 && transform.ptr[0] != 'b')
-        return ig_err(eb, IG_EINVAL, "manifest: partition field %s: %.*s needs a date or "
-                                     "timestamp source column, not %s",
+        return ig_err(eb, IG_EINVAL,
+                      "manifest: partition field %s: %.*s needs a date or "
+                      "timestamp source column, not %s",
                       p->name, (int)transform.len, transform.ptr, st);
     return 0;
 }
@@ -243,8 +248,9 @@ static int parse_spec(ig_manifest_writer *w, ig_str arr, const scol *cols, size_
             break;
         if (!p->name || p->field_id < 0 || p->source_id < 0 || !transform[0]) {
             json_reader_free(&r);
-            return ig_err(eb, IG_EINVAL, "manifest: partition field %zu needs name, transform, "
-                                         "source-id and field-id",
+            return ig_err(eb, IG_EINVAL,
+                          "manifest: partition field %zu needs name, transform, "
+                          "source-id and field-id",
                           w->nparts - 1);
         }
         const scol *src = find_col(cols, ncols, p->source_id);
@@ -286,18 +292,19 @@ static int map_field(ig_buf *b, const char *name, int id, int kid, int vid, cons
 static int entry_schema(const ig_manifest_writer *w, ig_buf *b)
 {
     int rc = ig_buf_append_cstr(
-        b, "{\"type\":\"record\",\"name\":\"manifest_entry\",\"fields\":["
-           "{\"name\":\"status\",\"type\":\"int\",\"field-id\":0},"
-           "{\"name\":\"snapshot_id\",\"type\":[\"null\",\"long\"],\"default\":null,\"field-id\":1},"
-           "{\"name\":\"sequence_number\",\"type\":[\"null\",\"long\"],\"default\":null,"
-           "\"field-id\":3},"
-           "{\"name\":\"file_sequence_number\",\"type\":[\"null\",\"long\"],\"default\":null,"
-           "\"field-id\":4},"
-           "{\"name\":\"data_file\",\"type\":{\"type\":\"record\",\"name\":\"r2\",\"fields\":["
-           "{\"name\":\"content\",\"type\":\"int\",\"field-id\":134},"
-           "{\"name\":\"file_path\",\"type\":\"string\",\"field-id\":100},"
-           "{\"name\":\"file_format\",\"type\":\"string\",\"field-id\":101},"
-           "{\"name\":\"partition\",\"type\":{\"type\":\"record\",\"name\":\"r102\",\"fields\":[");
+        b,
+        "{\"type\":\"record\",\"name\":\"manifest_entry\",\"fields\":["
+        "{\"name\":\"status\",\"type\":\"int\",\"field-id\":0},"
+        "{\"name\":\"snapshot_id\",\"type\":[\"null\",\"long\"],\"default\":null,\"field-id\":1},"
+        "{\"name\":\"sequence_number\",\"type\":[\"null\",\"long\"],\"default\":null,"
+        "\"field-id\":3},"
+        "{\"name\":\"file_sequence_number\",\"type\":[\"null\",\"long\"],\"default\":null,"
+        "\"field-id\":4},"
+        "{\"name\":\"data_file\",\"type\":{\"type\":\"record\",\"name\":\"r2\",\"fields\":["
+        "{\"name\":\"content\",\"type\":\"int\",\"field-id\":134},"
+        "{\"name\":\"file_path\",\"type\":\"string\",\"field-id\":100},"
+        "{\"name\":\"file_format\",\"type\":\"string\",\"field-id\":101},"
+        "{\"name\":\"partition\",\"type\":{\"type\":\"record\",\"name\":\"r102\",\"fields\":[");
     for (size_t i = 0; rc == 0 && i < w->nparts; i++) {
         rc = ig_buf_append_cstr(b, i ? ",{\"name\":" : "{\"name\":");
         if (rc == 0)
@@ -644,6 +651,13 @@ int ig_manifest_writer_add(ig_manifest_writer *w, const ig_mf_entry *e, ig_errbu
     case IG_MF_ADDED:
         s->added_files++;
         s->added_rows += f->record_count;
+        if (!e->has_sequence_number) {
+            s->has_inherited = true;
+        } else {
+            if (!s->has_min_seq || e->sequence_number < s->min_seq)
+                s->min_seq = e->sequence_number;
+            s->has_min_seq = true;
+        }
         break;
     case IG_MF_EXISTING:
         s->existing_files++;
@@ -672,8 +686,7 @@ static ig_str le_bytes(ig_arena *a, int64_t v, size_t n)
     return ig_str_make(p, n);
 }
 
-int ig_manifest_writer_finish(ig_manifest_writer *w, ig_buf *out, ig_mf_summary *sum,
-                              ig_errbuf *eb)
+int ig_manifest_writer_finish(ig_manifest_writer *w, ig_buf *out, ig_mf_summary *sum, ig_errbuf *eb)
 {
     if (w->done)
         return ig_err(eb, IG_EINVAL, "manifest: finished twice");
@@ -776,9 +789,11 @@ void ig_mf_list_entry_from_summary(const ig_mf_summary *sum, ig_str path, int64_
     e->partition_spec_id = sum->spec_id;
     e->content = sum->content;
     e->sequence_number = seq;
-    int64_t min = seq;
-    if (sum->has_min_seq && (sum->min_seq < min || sum->added_files == 0))
-        min = sum->min_seq;
+    /* minimum data sequence number of the live files: explicit ones, and seq for ADDED
+     * entries that inherit it; seq when nothing is live */
+    int64_t min = sum->has_min_seq ? sum->min_seq : seq;
+    if (sum->has_inherited && seq < min)
+        min = seq;
     e->min_sequence_number = min;
     e->added_snapshot_id = snapshot_id;
     e->added_files_count = sum->added_files;
@@ -792,9 +807,8 @@ void ig_mf_list_entry_from_summary(const ig_mf_summary *sum, ig_str path, int64_
     e->has_partitions = true;
 }
 
-int ig_manifest_list_write(const ig_mf_list_meta *meta, const ig_mf_list_entry *entries,
-                           size_t n, avro_codec codec, const uint8_t *sync, ig_buf *out,
-                           ig_errbuf *eb)
+int ig_manifest_list_write(const ig_mf_list_meta *meta, const ig_mf_list_entry *entries, size_t n,
+                           avro_codec codec, const uint8_t *sync, ig_buf *out, ig_errbuf *eb)
 {
     if (meta->format_version != 2)
         return ig_err(eb, IG_EUNSUPPORTED, "manifest list: format version %d (only 2)",
@@ -815,11 +829,12 @@ int ig_manifest_list_write(const ig_mf_list_meta *meta, const ig_mf_list_entry *
     for (size_t i = 0; rc == 0 && i < n; i++) {
         const ig_mf_list_entry *e = &entries[i];
         if (!e->manifest_path.ptr || e->manifest_length < 0 || e->added_files_count < 0 ||
-            e->existing_files_count < 0 || e->deleted_files_count < 0 ||
-            e->added_rows_count < 0 || e->existing_rows_count < 0 || e->deleted_rows_count < 0) {
+            e->existing_files_count < 0 || e->deleted_files_count < 0 || e->added_rows_count < 0 ||
+            e->existing_rows_count < 0 || e->deleted_rows_count < 0) {
             avro_writer_free(&w);
-            return ig_err(eb, IG_EINVAL, "manifest list: entry %zu has no path or a negative "
-                                         "count",
+            return ig_err(eb, IG_EINVAL,
+                          "manifest list: entry %zu has no path or a negative "
+                          "count",
                           i);
         }
         ig_buf *b = avro_writer_datum(&w);
@@ -923,8 +938,7 @@ static int get_int(const avro_value *rec, int32_t id, int32_t *out, ig_errbuf *e
     return rc;
 }
 
-static int get_opt_long(const avro_value *rec, int32_t id, bool *has, int64_t *out,
-                        ig_errbuf *eb)
+static int get_opt_long(const avro_value *rec, int32_t id, bool *has, int64_t *out, ig_errbuf *eb)
 {
     const avro_value *v = by_id(rec, id);
     *has = false;
@@ -972,8 +986,8 @@ int ig_manifest_reader_open(ig_manifest_reader *r, ig_str file, ig_errbuf *eb)
     if ((rc = meta_i64(&r->avro, "format-version", true, &v, eb)) != 0)
         return r->avro.rc = rc;
     if (v != 2)
-        return r->avro.rc = ig_err(eb, IG_EUNSUPPORTED, "manifest: format-version %lld",
-                                   (long long)v);
+        return r->avro.rc =
+                   ig_err(eb, IG_EUNSUPPORTED, "manifest: format-version %lld", (long long)v);
     r->format_version = 2;
     if ((rc = meta_i64(&r->avro, "partition-spec-id", true, &v, eb)) != 0)
         return r->avro.rc = rc;
@@ -1004,8 +1018,9 @@ int ig_manifest_reader_open(ig_manifest_reader *r, ig_str file, ig_errbuf *eb)
             if (df->fields[i].field_id == 102)
                 part = df->fields[i].type;
     if (!part || part->kind != AVRO_RECORD)
-        return r->avro.rc = ig_err(eb, IG_ECORRUPT, "manifest: the schema has no data_file "
-                                                    "(2) record with a partition (102) record");
+        return r->avro.rc = ig_err(eb, IG_ECORRUPT,
+                                   "manifest: the schema has no data_file "
+                                   "(2) record with a partition (102) record");
     r->npart = part->nfields;
     r->part_ids = ig_arena_alloc(&r->avro.arena, (part->nfields + 1) * sizeof(int32_t));
     if (!r->part_ids)
@@ -1040,8 +1055,9 @@ static int read_metrics(const avro_value *df, ig_arena *a, ig_mf_data_file *f, i
         if (maps[w] && maps[w]->kind == AVRO_NULL)
             maps[w] = NULL;
         if (maps[w] && maps[w]->kind != AVRO_ARRAY)
-            return ig_err(eb, IG_ECORRUPT, "manifest: field id %d is not an array of key/value "
-                                           "records",
+            return ig_err(eb, IG_ECORRUPT,
+                          "manifest: field id %d is not an array of key/value "
+                          "records",
                           (int)MAP_IDS[w]);
         if (maps[w])
             total += maps[w]->u.c.n;
@@ -1125,8 +1141,7 @@ int ig_manifest_reader_next(ig_manifest_reader *r, ig_arena *a, ig_mf_entry *e, 
     e->status = (ig_mf_status)status;
     if ((rc = get_opt_long(&v, 1, &e->has_snapshot_id, &e->snapshot_id, eb)) != 0 ||
         (rc = get_opt_long(&v, 3, &e->has_sequence_number, &e->sequence_number, eb)) != 0 ||
-        (rc = get_opt_long(&v, 4, &e->has_file_sequence_number, &e->file_sequence_number, eb)) !=
-            0)
+        (rc = get_opt_long(&v, 4, &e->has_file_sequence_number, &e->file_sequence_number, eb)) != 0)
         return r->avro.rc = rc;
     const avro_value *df = by_id(&v, 2);
     if ((rc = need(df, AVRO_RECORD, false, 2, eb)) != 0)
@@ -1173,8 +1188,7 @@ int ig_manifest_reader_next(ig_manifest_reader *r, ig_arena *a, ig_mf_entry *e, 
             pv[i].i = p->u.l;
             break;
         default:
-            return r->avro.rc = ig_err(eb, IG_EUNSUPPORTED,
-                                       "manifest: partition value of type %s",
+            return r->avro.rc = ig_err(eb, IG_EUNSUPPORTED, "manifest: partition value of type %s",
                                        avro_kind_name(p->kind));
         }
     }

@@ -1,4 +1,5 @@
 /* Compression wrappers for Parquet pages: ZSTD, SNAPPY, GZIP, UNCOMPRESSED. */
+#include <pthread.h>
 #include <snappy-c.h>
 #include <string.h>
 #include <zlib.h>
@@ -7,8 +8,47 @@
 #include "icegate/err.h"
 #include "pq_internal.h"
 
+/* ZSTD contexts are expensive to set up (their tables are allocated and touched on first
+ * use); writers and readers are short-lived (one per WAL segment or file), so finished ones
+ * hand their contexts to a small process-wide pool that the next one takes from. */
+#define ZPOOL_MAX 8
+static pthread_mutex_t g_zpool_mu = PTHREAD_MUTEX_INITIALIZER;
+static ZSTD_CCtx *g_cpool[ZPOOL_MAX];
+static ZSTD_DCtx *g_dpool[ZPOOL_MAX];
+static int g_ncpool, g_ndpool;
+
+static ZSTD_CCtx *cctx_get(void)
+{
+    ZSTD_CCtx *z = NULL;
+    pthread_mutex_lock(&g_zpool_mu);
+    if (g_ncpool)
+        z = g_cpool[--g_ncpool];
+    pthread_mutex_unlock(&g_zpool_mu);
+    return z ? z : ZSTD_createCCtx();
+}
+
+static ZSTD_DCtx *dctx_get(void)
+{
+    ZSTD_DCtx *z = NULL;
+    pthread_mutex_lock(&g_zpool_mu);
+    if (g_ndpool)
+        z = g_dpool[--g_ndpool];
+    pthread_mutex_unlock(&g_zpool_mu);
+    return z ? z : ZSTD_createDCtx();
+}
+
 void pq__codec_ctx_free(pq__codec_ctx *c)
 {
+    pthread_mutex_lock(&g_zpool_mu);
+    if (c->zc && g_ncpool < ZPOOL_MAX) {
+        g_cpool[g_ncpool++] = c->zc;
+        c->zc = NULL;
+    }
+    if (c->zd && g_ndpool < ZPOOL_MAX) {
+        g_dpool[g_ndpool++] = c->zd;
+        c->zd = NULL;
+    }
+    pthread_mutex_unlock(&g_zpool_mu);
     if (c->zc)
         ZSTD_freeCCtx(c->zc);
     if (c->zd)
@@ -50,7 +90,7 @@ int pq__compress(pq__codec_ctx *c, pq_codec codec, int level, const void *src, s
     case PQ_CODEC_UNCOMPRESSED:
         return ig_buf_append(out, src, n);
     case PQ_CODEC_ZSTD: {
-        if (!c->zc && !(c->zc = ZSTD_createCCtx()))
+        if (!c->zc && !(c->zc = cctx_get()))
             return IG_ENOMEM;
         size_t bound = ZSTD_compressBound(n);
         if ((rc = ig_buf_reserve(out, bound)))
@@ -124,7 +164,7 @@ int pq__decompress(pq__codec_ctx *c, pq_codec codec, const void *src, size_t n, 
             memcpy(dst, src, n);
         return 0;
     case PQ_CODEC_ZSTD: {
-        if (!c->zd && !(c->zd = ZSTD_createDCtx()))
+        if (!c->zd && !(c->zd = dctx_get()))
             return IG_ENOMEM;
         unsigned long long fs = ZSTD_getFrameContentSize(src, n);
         if (fs != ZSTD_CONTENTSIZE_UNKNOWN && fs != dst_len)

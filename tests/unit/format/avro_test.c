@@ -62,8 +62,8 @@ static void test_other_encodings(void **state)
     ig_buf_init(&b, 0);
     assert_int_equal(avro_put_bool(&b, true), 0);
     assert_int_equal(avro_put_bool(&b, false), 0);
-    assert_int_equal(avro_put_float(&b, 1.0f), 0);    /* 0000803f */
-    assert_int_equal(avro_put_double(&b, -2.0), 0);   /* 00000000000000c0 */
+    assert_int_equal(avro_put_float(&b, 1.0f), 0);           /* 0000803f */
+    assert_int_equal(avro_put_double(&b, -2.0), 0);          /* 00000000000000c0 */
     assert_int_equal(avro_put_string(&b, IG_STR("foo")), 0); /* 06 66 6f 6f */
     assert_int_equal(avro_put_bytes(&b, IG_STR("")), 0);     /* 00 */
     assert_int_equal(avro_put_fixed(&b, "\x01\x02", 2), 0);
@@ -72,9 +72,8 @@ static void test_other_encodings(void **state)
     assert_int_equal(avro_put_long(&b, 3), 0);
     assert_int_equal(avro_put_long(&b, 27), 0);
     assert_int_equal(avro_put_block_end(&b), 0);
-    static const uint8_t want[] = {1,    0,    0,    0,    0x80, 0x3f, 0,    0,    0,    0,
-                                   0,    0,    0,    0xc0, 6,    'f',  'o',  'o',  0,    1,
-                                   2,    2,    4,    6,    0x36, 0};
+    static const uint8_t want[] = {1,    0, 0,   0,   0x80, 0x3f, 0, 0, 0, 0, 0, 0,    0,
+                                   0xc0, 6, 'f', 'o', 'o',  0,    1, 2, 2, 4, 6, 0x36, 0};
     assert_int_equal(b.len, sizeof want);
     assert_memory_equal(b.data, want, sizeof want);
     ig_buf_free(&b);
@@ -299,9 +298,8 @@ static void test_schema_errors(void **state)
         ig_buf_putc(&deep, '}');
     assert_int_equal(avro_schema_parse(ig_buf_str(&deep), &a, &s, &eb), IG_ETOOBIG);
     ig_buf_free(&deep);
-    assert_int_equal(avro_schema_parse(IG_STR("{\"type\":\"map\",\"values\":\"long\"}"), &a, &s,
-                                       &eb),
-                     0);
+    assert_int_equal(
+        avro_schema_parse(IG_STR("{\"type\":\"map\",\"values\":\"long\"}"), &a, &s, &eb), 0);
     assert_int_equal(s->kind, AVRO_MAP);
     ig_arena_free(&a);
 }
@@ -325,9 +323,9 @@ static void test_alloc_failures(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_varint_edges),   cmocka_unit_test(test_other_encodings),
-        cmocka_unit_test(test_roundtrip),      cmocka_unit_test(test_hostile),
-        cmocka_unit_test(test_schema_errors),  cmocka_unit_test(test_alloc_failures),
+        cmocka_unit_test(test_varint_edges),  cmocka_unit_test(test_other_encodings),
+        cmocka_unit_test(test_roundtrip),     cmocka_unit_test(test_hostile),
+        cmocka_unit_test(test_schema_errors), cmocka_unit_test(test_alloc_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

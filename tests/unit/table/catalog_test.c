@@ -318,6 +318,147 @@ static void test_migrate(void **state)
     catalog_close(c);
 }
 
+/* ---- the full commit protocol: load, write next metadata, CAS, retry ------------------ */
+
+static int count_metadata_files(ig_store *st, const char *prefix)
+{
+    ig_store_listing l;
+    ig_errbuf eb = {{0}};
+    assert_int_equal(ig_store_list(st, prefix, NULL, 10000, &l, &eb), 0);
+    int n = (int)l.count;
+    ig_store_list_free(&l);
+    return n;
+}
+
+static int commit_once(catalog *c, ig_store *st, int64_t id, bool *conflict)
+{
+    catalog_table t;
+    ig_errbuf eb = {{0}};
+    int rc = catalog_table_load(c, st, "icegate", "logs", &t, &eb);
+    if (rc)
+        return rc;
+    char ml[128];
+    snprintf(ml, sizeof ml, "file:///x/snap-%lld.avro", (long long)id);
+    ice_kv sum[] = {{IG_STR("added-records"), IG_STR("1")}};
+    ice_snapshot_new s = {.snapshot_id = id,
+                          .timestamp_ms = 1700000000000 + id,
+                          .manifest_list = ml,
+                          .operation = "append",
+                          .summary = sum,
+                          .nsummary = 1};
+    rc = catalog_table_commit_append(c, st, "icegate", "logs", &t, &s, NULL, &eb);
+    *conflict = rc == IG_ECONFLICT;
+    catalog_table_free(&t);
+    return rc;
+}
+
+typedef struct pworker {
+    fixture *fx;
+    int id;
+    int err;
+    int conflicts;
+} pworker;
+
+static void *protocol_worker(void *arg)
+{
+    pworker *wk = arg;
+    catalog *c = NULL;
+    ig_store *st = NULL;
+    ig_errbuf eb = {{0}};
+    if (catalog_open_sqlite(wk->fx->db, &c, &eb) || ig_store_open_fs(wk->fx->wh, &st, &eb)) {
+        wk->err = 1;
+        goto out;
+    }
+    for (int i = 0; i < 10 && !wk->err; i++) {
+        int64_t id = 1000 * (wk->id + 1) + i;
+        for (int attempt = 0;; attempt++) {
+            bool conflict;
+            int rc = commit_once(c, st, id, &conflict);
+            if (rc == 0)
+                break;
+            if (!conflict || attempt > 1000) {
+                wk->err = 2;
+                break;
+            }
+            wk->conflicts++;
+        }
+    }
+out:
+    catalog_close(c);
+    if (st)
+        ig_store_close(st);
+    return NULL;
+}
+
+static void test_commit_protocol(void **state)
+{
+    fixture *fx = *state;
+    int changes;
+    free(run_migrate(fx, 0, &changes));
+    catalog *c = open_cat(fx);
+    ig_store *st = NULL;
+    ig_errbuf eb = {{0}};
+    assert_int_equal(ig_store_open_fs(fx->wh, &st, &eb), 0);
+
+    /* one commit: version 00001, one snapshot, metadata-log names version 00000 */
+    catalog_table base, t;
+    assert_int_equal(catalog_table_load(c, st, "icegate", "logs", &base, &eb), 0);
+    ice_snapshot_new s = {.snapshot_id = 5,
+                          .timestamp_ms = 1700000000000,
+                          .manifest_list = "file:///x/snap-5.avro",
+                          .operation = "append"};
+    ig_buf loc;
+    ig_buf_init(&loc, 4096);
+    assert_int_equal(catalog_table_commit_append(c, st, "icegate", "logs", &base, &s, &loc, &eb), 0);
+    assert_int_equal(ice_metadata_file_version(ig_buf_str(&loc)), 1);
+    assert_int_equal(catalog_table_load(c, st, "icegate", "logs", &t, &eb), 0);
+    assert_string_equal(t.location.data, loc.data);
+    assert_int_equal(t.meta.current_snapshot_id, 5);
+    assert_int_equal(t.meta.last_sequence_number, 1);
+    assert_int_equal(t.meta.nmetadata_log, 1);
+    assert_true(ig_str_eq_cstr(t.meta.metadata_log[0].metadata_file, base.location.data));
+    assert_true(ig_str_eq(t.meta.table_uuid, base.meta.table_uuid));
+    catalog_table_free(&t);
+
+    /* a stale base loses, and its metadata file is removed */
+    assert_int_equal(count_metadata_files(st, "icegate/logs/metadata/"), 2);
+    s.snapshot_id = 6;
+    assert_int_equal(catalog_table_commit_append(c, st, "icegate", "logs", &base, &s, NULL, &eb),
+                     IG_ECONFLICT);
+    assert_int_equal(count_metadata_files(st, "icegate/logs/metadata/"), 2);
+    catalog_table_free(&base);
+
+    /* concurrent committers retrying on conflict: every snapshot lands, in one chain */
+    pthread_t th[3];
+    pworker wk[3];
+    for (int i = 0; i < 3; i++) {
+        wk[i] = (pworker){.fx = fx, .id = i};
+        assert_int_equal(pthread_create(&th[i], NULL, protocol_worker, &wk[i]), 0);
+    }
+    int conflicts = 0;
+    for (int i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(wk[i].err, 0);
+        conflicts += wk[i].conflicts;
+    }
+    assert_int_equal(catalog_table_load(c, st, "icegate", "logs", &t, &eb), 0);
+    assert_int_equal(t.meta.nsnapshots, 31);
+    assert_int_equal(t.meta.last_sequence_number, 31);
+    assert_int_equal(t.meta.nmetadata_log, 31);
+    assert_int_equal(ice_metadata_file_version(ig_buf_str(&t.location)), 31);
+    for (size_t i = 1; i < t.meta.nsnapshots; i++) {
+        assert_int_equal(t.meta.snapshots[i].parent_snapshot_id, t.meta.snapshots[i - 1].snapshot_id);
+        assert_int_equal(t.meta.snapshots[i].sequence_number, (int64_t)i + 1);
+    }
+    /* losers cleaned up after themselves: one file per version */
+    assert_int_equal(count_metadata_files(st, "icegate/logs/metadata/"), 32);
+    print_message("31 commits, %d conflicts retried\n", conflicts);
+    catalog_table_free(&t);
+    ig_buf_free(&loc);
+    ig_store_close(st);
+    catalog_close(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -326,6 +467,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_concurrent_own_connections, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_shared_handle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commit_protocol, setup, teardown),
     };
     return cmocka_run_group_tests_name("table/catalog", tests, NULL, NULL);
 }

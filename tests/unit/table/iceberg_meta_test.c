@@ -320,6 +320,8 @@ static void test_parse_errors(void **state)
     expect_parse_error("{\"format-version\":2,\"table-uuid\":\"u\"}", IG_ECORRUPT,
                        "\"location\" missing");
     expect_parse_error("{\"format-version\":2,\"table-uuid\":7}", IG_ECORRUPT, "table-uuid");
+    expect_parse_error("{\"format-version\":2,\"snapshots\":[],\"snapshots\":[]}", IG_ECORRUPT,
+                       "\"snapshots\" appears twice");
     expect_parse_error("{\"format-version\":2,\"sort-orders\":[]}", IG_ECORRUPT,
                        "\"sort-orders\" is empty");
     /* current snapshot that does not exist; schema id that does not exist */

@@ -36,12 +36,17 @@ static ig_manifest_writer_opts opts(avro_codec codec)
 static const ig_mf_pvalue P1[] = {{IG_MF_P_STRING, {"t-b", 3}, 0},
                                   {IG_MF_P_STRING, {"acc", 3}, 0},
                                   {IG_MF_P_INT, {NULL, 0}, 19723}};
-static const ig_mf_pvalue P2[] = {{IG_MF_P_STRING, {"t-a", 3}, 0},
-                                  {IG_MF_P_NULL, {NULL, 0}, 0},
-                                  {IG_MF_P_INT, {NULL, 0}, -3}};
+static const ig_mf_pvalue P2[] = {
+    {IG_MF_P_STRING, {"t-a", 3}, 0}, {IG_MF_P_NULL, {NULL, 0}, 0}, {IG_MF_P_INT, {NULL, 0}, -3}};
 static const ig_mf_metric M1[] = {
     {1, 11, 5, 0, -1, {"t-b", 3}, {"t-b", 3}},
-    {3, 40, 5, 0, -1, {"\x01\x00\x00\x00\x00\x00\x00\x00", 8}, {"\x02\x00\x00\x00\x00\x00\x00\x00", 8}},
+    {3,
+     40,
+     5,
+     0,
+     -1,
+     {"\x01\x00\x00\x00\x00\x00\x00\x00", 8},
+     {"\x02\x00\x00\x00\x00\x00\x00\x00", 8}},
     {6, -1, 9, 2, -1, {NULL, 0}, {NULL, 0}},
 };
 static const int64_t SPLITS[] = {4, 100, 5000};
@@ -167,14 +172,15 @@ static void test_manifest_roundtrip(void **state)
 
         /* the manifest list entry and file */
         ig_mf_list_entry le;
-        ig_mf_list_entry_from_summary(&sum, IG_STR("file:///lake/m.avro"), (int64_t)f.len, 9,
-                                      42, &le);
+        ig_mf_list_entry_from_summary(&sum, IG_STR("file:///lake/m.avro"), (int64_t)f.len, 9, 42,
+                                      &le);
         assert_int_equal(le.min_sequence_number, 6);
         assert_int_equal(le.sequence_number, 9);
         ig_mf_list_meta meta = {.snapshot_id = 42, .sequence_number = 9, .format_version = 2};
         ig_buf lf;
         ig_buf_init(&lf, 0);
-        assert_int_equal(ig_manifest_list_write(&meta, &le, 1, (avro_codec)codec, NULL, &lf, &eb), 0);
+        assert_int_equal(ig_manifest_list_write(&meta, &le, 1, (avro_codec)codec, NULL, &lf, &eb),
+                         0);
         ig_arena_init(&a, 1 << 20);
         ig_mf_list_meta m2;
         ig_mf_list_entry *les;
@@ -204,7 +210,7 @@ static void test_manifest_roundtrip(void **state)
 
 static void test_min_seq_only_added(void **state)
 {
-    ig_mf_summary s = {.added_files = 2};
+    ig_mf_summary s = {.added_files = 2, .has_inherited = true};
     ig_mf_list_entry le;
     ig_mf_list_entry_from_summary(&s, IG_STR("x"), 1, 4, 1, &le);
     assert_int_equal(le.min_sequence_number, 4);
@@ -212,6 +218,16 @@ static void test_min_seq_only_added(void **state)
     s.min_seq = 2;
     ig_mf_list_entry_from_summary(&s, IG_STR("x"), 1, 4, 1, &le);
     assert_int_equal(le.min_sequence_number, 2);
+    s.min_seq = 7; /* an explicit number above the list's (unusual but legal) */
+    ig_mf_list_entry_from_summary(&s, IG_STR("x"), 1, 4, 1, &le);
+    assert_int_equal(le.min_sequence_number, 4);
+    s.has_inherited = false;
+    ig_mf_list_entry_from_summary(&s, IG_STR("x"), 1, 4, 1, &le);
+    assert_int_equal(le.min_sequence_number, 7);
+    /* nothing live: the manifest's own sequence number */
+    ig_mf_summary none = {.deleted_files = 1};
+    ig_mf_list_entry_from_summary(&none, IG_STR("x"), 1, 4, 1, &le);
+    assert_int_equal(le.min_sequence_number, 4);
 }
 
 static void test_refusals(void **state)
@@ -267,8 +283,14 @@ static void test_refusals(void **state)
 static void test_metrics_from_pq(void **state)
 {
     pq_col_result cols[3] = {
-        {.field_id = 7, .value_count = 10, .null_count = 1, .nan_count = 0,
-         .compressed_size = 100, .has_bounds = true, .lower = IG_STR("a"), .upper = IG_STR("z")},
+        {.field_id = 7,
+         .value_count = 10,
+         .null_count = 1,
+         .nan_count = 0,
+         .compressed_size = 100,
+         .has_bounds = true,
+         .lower = IG_STR("a"),
+         .upper = IG_STR("z")},
         {.field_id = -1, .value_count = 3},
         {.field_id = 9, .value_count = 4, .nan_count = 2, .compressed_size = 8},
     };
