@@ -16,10 +16,17 @@
 #include "icegate/tenant.h"
 #include "icegate/time.h"
 
+/* A route's context: the ingest instance and the signal of the route. */
+typedef struct route_ctx {
+    ig_ingest *ing;
+    ig_signal sig;
+} route_ctx;
+
 struct ig_ingest {
     const ig_config *cfg;
     ig_wal *wal;
     ig_tenant_opts tenant_opts;
+    route_ctx routes[IG_SIGNAL_COUNT_]; /* handed to the HTTP and gRPC routes */
 };
 
 int ig_ingest_new(const ig_config *cfg, ig_wal *wal, ig_ingest **out)
@@ -32,6 +39,10 @@ int ig_ingest_new(const ig_config *cfg, ig_wal *wal, ig_ingest **out)
     ing->tenant_opts.auth_enabled = cfg->auth.enabled;
     ing->tenant_opts.default_tenant = cfg->auth.default_tenant;
     ing->tenant_opts.allow_multi = false; /* push and OTLP never take several tenants */
+    for (int i = 0; i < IG_SIGNAL_COUNT_; i++) {
+        ing->routes[i].ing = ing;
+        ing->routes[i].sig = (ig_signal)i;
+    }
     *out = ing;
     return 0;
 }
@@ -163,12 +174,6 @@ static void handle_otlp(ig_ingest *ing, ig_signal sig, ig_otlp_encoding enc, ig_
 
 /* ---- OTLP/HTTP ---- */
 
-typedef struct route_ctx {
-    ig_ingest *ing;
-    ig_signal sig;
-} route_ctx;
-
-static route_ctx g_routes[IG_SIGNAL_COUNT_];
 
 /* Media type without parameters, lower-cased into buf. */
 static const char *media_type(const char *ct, char *buf, size_t n)
@@ -371,11 +376,8 @@ int ig_ingest_register_http(ig_ingest *ing, ig_http_server *s)
 {
     static const char *paths[] = {"/v1/logs", "/v1/traces", "/v1/metrics"};
     int rc = 0;
-    for (int i = 0; i < IG_SIGNAL_COUNT_ && !rc; i++) {
-        g_routes[i].ing = ing;
-        g_routes[i].sig = (ig_signal)i;
-        rc = ig_http_route_flags(s, "POST", paths[i], h_otlp, &g_routes[i], IG_HTTP_OWN_413);
-    }
+    for (int i = 0; i < IG_SIGNAL_COUNT_ && !rc; i++)
+        rc = ig_http_route_flags(s, "POST", paths[i], h_otlp, &ing->routes[i], IG_HTTP_OWN_413);
     if (!rc)
         rc = ig_ingest_register_loki_push(ing, s);
     return rc;
@@ -407,14 +409,12 @@ static int retry_status(ig_buf *out, int code, const char *msg)
     return pb_writer_finish(&w);
 }
 
-static int g_call_sig[IG_SIGNAL_COUNT_] = {IG_SIGNAL_LOGS, IG_SIGNAL_TRACES, IG_SIGNAL_METRICS};
-static ig_ingest *g_grpc_ing;
-
 static int h_grpc(ig_grpc_call *c, ig_buf *response, int *status, char *msg, size_t msglen,
                   void *ud)
 {
-    ig_signal sig = (ig_signal)*(int *)ud;
-    ig_ingest *ing = g_grpc_ing;
+    const route_ctx *rctx = ud;
+    ig_signal sig = rctx->sig;
+    ig_ingest *ing = rctx->ing;
     outcome o = {0};
     ig_tenancy t;
     int st = ig_tenancy_resolve(&ing->tenant_opts, ig_grpc_metadata(c, "x-scope-orgid"),
@@ -452,9 +452,8 @@ int ig_ingest_register_grpc(ig_ingest *ing, ig_grpc_server *s)
         "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
         "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
         "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export"};
-    g_grpc_ing = ing;
     int rc = 0;
     for (int i = 0; i < IG_SIGNAL_COUNT_ && !rc; i++)
-        rc = ig_grpc_route(s, paths[i], h_grpc, &g_call_sig[i]);
+        rc = ig_grpc_route(s, paths[i], h_grpc, &ing->routes[i]);
     return rc;
 }

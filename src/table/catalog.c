@@ -136,8 +136,8 @@ int catalog_table_commit_append(catalog *cat, ig_store *store, const char *ns, c
                             uuid)) ||
         (rc = ig_store_uri(store, key.data, &uri)))
         goto done;
-    rc = ice_metadata_write_next(&base->meta, base_loc, snap, ig_now_ns() / IG_NS_PER_MS, &json,
-                                 eb);
+    rc =
+        ice_metadata_write_next(&base->meta, base_loc, snap, ig_now_ns() / IG_NS_PER_MS, &json, eb);
     if (rc)
         goto done;
     if ((rc = ig_store_put_if_absent(store, key.data, json.data, json.len, eb)))

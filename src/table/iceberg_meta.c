@@ -689,8 +689,8 @@ static const char *const REQUIRED[] = {
 
 /* Members this parser interprets (or write_next rewrites): each may appear only once, as a
  * duplicate would make the parsed view and the rewritten file disagree. */
-static const char *const INTERPRETED[] = {"current-snapshot-id", "snapshots", "snapshot-log",
-                                          "metadata-log", "properties", "refs"};
+static const char *const INTERPRETED[] = {"current-snapshot-id", "snapshots",  "snapshot-log",
+                                          "metadata-log",        "properties", "refs"};
 
 static int parse_member(parse_ctx *c, ig_str key, ig_str raw, unsigned *seen, ig_str *schemas_raw)
 {
@@ -994,6 +994,12 @@ int ice_metadata_write_next(const ice_metadata *b, ig_str base_location, const i
     if (ice_metadata_snapshot(b, s->snapshot_id))
         return ig_err(eb, IG_EEXIST, "iceberg commit: snapshot id %lld already in the table",
                       (long long)s->snapshot_id);
+    /* Readers (Java) want snapshot-log in time order: a committer whose clock is behind the
+     * last snapshot's gets that snapshot's time. */
+    ice_snapshot_new adj = *s;
+    if (b->nsnapshot_log && adj.timestamp_ms < b->snapshot_log[b->nsnapshot_log - 1].timestamp_ms)
+        adj.timestamp_ms = b->snapshot_log[b->nsnapshot_log - 1].timestamp_ms;
+    s = &adj;
     int64_t updated = now_ms;
     if (s->timestamp_ms > updated)
         updated = s->timestamp_ms;

@@ -6,12 +6,13 @@ import json
 import os
 import shutil
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from tap import check, done, run_cli  # noqa: E402
+from tap import BIN, check, done, run_cli  # noqa: E402
 
 TABLES = ["logs", "spans", "metrics", "events"]
 REQUIRED_V2 = ["format-version", "table-uuid", "location", "last-sequence-number", "last-updated-ms",
@@ -201,10 +202,30 @@ def t_config_file_and_schema_difference():
     assert "icegate.logs" not in out, out
 
 
+def t_concurrent_migrates():
+    d = tempfile.mkdtemp(prefix="icegate-migrate-par-")
+    atexit.register(shutil.rmtree, d, True)
+    env = dict(os.environ, ICEGATE_DATA_DIR=os.path.join(d, "data"))
+    procs = [subprocess.Popen([BIN, "migrate"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(4)]
+    outs = [p.communicate(timeout=60) for p in procs]
+    for p, (out, err) in zip(procs, outs):
+        assert p.returncode == 0, (p.returncode, out, err)
+    created = sum(o.count("created table ") for o, _ in outs)
+    assert created == 4, outs
+    con = sqlite3.connect(os.path.join(d, "data", "catalog.db"))
+    n = con.execute("SELECT count(*) FROM iceberg_tables").fetchone()[0]
+    con.close()
+    assert n == 4
+    files = glob.glob(os.path.join(d, "data", "warehouse", "icegate", "*", "metadata", "*"))
+    assert len(files) == 4, files  # losers removed their unreferenced metadata files
+
+
 check("first migrate creates the namespace and 4 tables", t_first_run)
 check("second migrate says up to date and writes nothing", t_second_run_up_to_date)
 check("catalog rows follow the JDBC schema", t_catalog_rows)
 check("metadata files are v2 with spec, sort orders, last-column-id", t_metadata_files)
 check("Iceberg types of nested columns", t_types)
+check("concurrent migrates create each table once, leave no stray files", t_concurrent_migrates)
 check("--config paths; a schema lacking columns fails with exit 4", t_config_file_and_schema_difference)
 done()

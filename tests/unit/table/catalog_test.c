@@ -409,7 +409,8 @@ static void test_commit_protocol(void **state)
                           .operation = "append"};
     ig_buf loc;
     ig_buf_init(&loc, 4096);
-    assert_int_equal(catalog_table_commit_append(c, st, "icegate", "logs", &base, &s, &loc, &eb), 0);
+    assert_int_equal(catalog_table_commit_append(c, st, "icegate", "logs", &base, &s, &loc, &eb),
+                     0);
     assert_int_equal(ice_metadata_file_version(ig_buf_str(&loc)), 1);
     assert_int_equal(catalog_table_load(c, st, "icegate", "logs", &t, &eb), 0);
     assert_string_equal(t.location.data, loc.data);
@@ -447,7 +448,8 @@ static void test_commit_protocol(void **state)
     assert_int_equal(t.meta.nmetadata_log, 31);
     assert_int_equal(ice_metadata_file_version(ig_buf_str(&t.location)), 31);
     for (size_t i = 1; i < t.meta.nsnapshots; i++) {
-        assert_int_equal(t.meta.snapshots[i].parent_snapshot_id, t.meta.snapshots[i - 1].snapshot_id);
+        assert_int_equal(t.meta.snapshots[i].parent_snapshot_id,
+                         t.meta.snapshots[i - 1].snapshot_id);
         assert_int_equal(t.meta.snapshots[i].sequence_number, (int64_t)i + 1);
     }
     /* losers cleaned up after themselves: one file per version */

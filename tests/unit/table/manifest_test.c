@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <math.h>
 #include <string.h>
 
 #include "icegate/alloc.h"
@@ -311,6 +312,97 @@ static void test_metrics_from_pq(void **state)
     ig_arena_free(&a);
 }
 
+/* A real Parquet file: its pq_write_result metrics go into a manifest and come back with
+ * bounds in single-value form (string bytes, 8-byte LE timestamps, LE doubles). */
+static void test_metrics_from_real_parquet(void **state)
+{
+    static const pq_field fields[] = {
+        {.id = 1, .name = "tenant_id", .required = true, .type = PQ_T_STRING},
+        {.id = 3, .name = "timestamp", .required = true, .type = PQ_T_TIMESTAMPTZ},
+        {.id = 7, .name = "value", .required = false, .type = PQ_T_DOUBLE},
+    };
+    ig_errbuf eb;
+    pq_schema *schema;
+    assert_int_equal(pq_schema_build(fields, 3, &schema, &eb), 0);
+    ig_buf file;
+    ig_buf_init(&file, 0);
+    pq_writer *pw;
+    pq_writer_opts po = {0};
+    assert_int_equal(pq_writer_new(&pw, schema, &po, pq_sink_buf(&file), &eb), 0);
+    const char *tenants[] = {"t-b", "t-a", "t-c"};
+    int64_t ts[] = {1704067200000000, 1704067100000000, 1704153599999999};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(pq_put_bytes(pw, 0, 0, tenants[i], 3), 0);
+        assert_int_equal(pq_put_i64(pw, 1, 0, ts[i]), 0);
+        if (i == 1)
+            assert_int_equal(pq_put_null(pw, 2, 0, 0), 0);
+        else
+            assert_int_equal(pq_put_f64(pw, 2, 0, i == 0 ? NAN : -2.5), 0);
+    }
+    pq_write_result res;
+    assert_int_equal(pq_writer_close(pw, &res, &eb), 0);
+    pq_writer_free(pw);
+    ig_arena a;
+    ig_arena_init(&a, 0);
+    ig_mf_metric *m;
+    size_t n;
+    assert_int_equal(ig_mf_metrics_from_pq(&res, schema, &a, &m, &n), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(m[2].nan_count, 1);
+    assert_int_equal(m[0].nan_count, -1);
+    assert_int_equal(m[2].null_count, 1);
+
+    ig_manifest_writer_opts o = opts(AVRO_CODEC_DEFLATE);
+    ig_manifest_writer *w;
+    assert_int_equal(ig_manifest_writer_new(&o, &w, &eb), 0);
+    ig_mf_entry e = {.status = IG_MF_ADDED,
+                     .file = {.path = IG_STR("file:///x.parquet"),
+                              .partition = P1,
+                              .npartition = 3,
+                              .record_count = (int64_t)res.num_rows,
+                              .file_size = (int64_t)res.file_size,
+                              .metrics = m,
+                              .nmetrics = n,
+                              .split_offsets = (const int64_t *)res.row_group_offsets,
+                              .nsplit_offsets = res.nrow_groups}};
+    assert_int_equal(ig_manifest_writer_add(w, &e, &eb), 0);
+    ig_buf mf;
+    ig_buf_init(&mf, 0);
+    assert_int_equal(ig_manifest_writer_finish(w, &mf, NULL, &eb), 0);
+    ig_manifest_writer_free(w);
+
+    ig_manifest_reader r;
+    assert_int_equal(ig_manifest_reader_open(&r, ig_buf_str(&mf), &eb), 0);
+    ig_mf_entry got;
+    assert_int_equal(ig_manifest_reader_next(&r, &a, &got, &eb), 1);
+    assert_int_equal(got.file.record_count, 3);
+    assert_int_equal(got.file.file_size, (int64_t)file.len);
+    assert_int_equal(got.file.nsplit_offsets, 1);
+    assert_int_equal(got.file.split_offsets[0], 4);
+    assert_int_equal(got.file.nmetrics, 3);
+    assert_true(ig_str_eq_cstr(got.file.metrics[0].lower, "t-a"));
+    assert_true(ig_str_eq_cstr(got.file.metrics[0].upper, "t-c"));
+    uint8_t le[8];
+    for (int i = 0; i < 8; i++)
+        le[i] = (uint8_t)((uint64_t)ts[1] >> (8 * i));
+    assert_true(ig_str_eq(got.file.metrics[1].lower, ig_str_make(le, 8)));
+    for (int i = 0; i < 8; i++)
+        le[i] = (uint8_t)((uint64_t)ts[2] >> (8 * i));
+    assert_true(ig_str_eq(got.file.metrics[1].upper, ig_str_make(le, 8)));
+    double d = -2.5;
+    memcpy(le, &d, 8); /* little-endian host */
+    assert_true(ig_str_eq(got.file.metrics[2].lower, ig_str_make(le, 8)));
+    assert_int_equal(got.file.metrics[2].nan_count, 1);
+    assert_int_equal(got.file.metrics[2].value_count, 3);
+    assert_int_equal(ig_manifest_reader_next(&r, &a, &got, &eb), 0);
+    ig_manifest_reader_close(&r);
+    ig_buf_free(&mf);
+    ig_arena_free(&a);
+    pq_write_result_free(&res);
+    pq_schema_free(schema);
+    ig_buf_free(&file);
+}
+
 static void test_hostile_manifest(void **state)
 {
     ig_buf f;
@@ -366,9 +458,13 @@ static void test_alloc_failures(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_manifest_roundtrip), cmocka_unit_test(test_min_seq_only_added),
-        cmocka_unit_test(test_refusals),           cmocka_unit_test(test_metrics_from_pq),
-        cmocka_unit_test(test_hostile_manifest),   cmocka_unit_test(test_alloc_failures),
+        cmocka_unit_test(test_manifest_roundtrip),
+        cmocka_unit_test(test_min_seq_only_added),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_metrics_from_pq),
+        cmocka_unit_test(test_metrics_from_real_parquet),
+        cmocka_unit_test(test_hostile_manifest),
+        cmocka_unit_test(test_alloc_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
