@@ -97,7 +97,10 @@ static inline ig_buf *avro_writer_datum(avro_writer *w)
     return &w->block;
 }
 /* Counts the datum just written; writes out a block once it is large enough. Returns the
- * sticky error, if any (pass the rc of the avro_put_* calls as `put_rc`). */
+ * sticky error, if any (pass the rc of the avro_put_* calls as `put_rc`: a non-zero
+ * put_rc becomes the sticky error, as the datum is then incomplete; a caller that wants
+ * to drop a failed datum instead truncates avro_writer_datum(w)->len to its length before
+ * the datum and does not call this). */
 int avro_writer_end_datum(avro_writer *w, int put_rc);
 /* Writes the last block. After it, out holds the complete file. */
 int avro_writer_finish(avro_writer *w);

@@ -138,10 +138,13 @@ int ig_manifest_writer_new(const ig_manifest_writer_opts *opts, ig_manifest_writ
                            ig_errbuf *eb);
 /* Appends one entry (copied into the file at once; e keeps no references). IG_EINVAL if
  * the partition values do not match the spec (count or type), sequence numbers are
- * missing on EXISTING/DELETED, or a count is negative. */
+ * missing on EXISTING/DELETED, or a count is negative: nothing is written and the writer
+ * stays usable. IG_ETOOBIG (max_bytes reached) or IG_ENOMEM are sticky: the manifest is
+ * to be abandoned. */
 int ig_manifest_writer_add(ig_manifest_writer *w, const ig_mf_entry *e, ig_errbuf *eb);
-/* Ends the file: appends its bytes to out and fills *sum (which the caller frees with
- * ig_mf_summary_free; sum may be NULL). The writer is done afterwards (only free). */
+/* Ends the file: appends its bytes to out and fills *sum (sum may be NULL). *sum is
+ * zeroed first, so the caller can always free it with ig_mf_summary_free, on error too.
+ * The writer is done afterwards (only free). */
 int ig_manifest_writer_finish(ig_manifest_writer *w, ig_buf *out, ig_mf_summary *sum,
                               ig_errbuf *eb);
 void ig_manifest_writer_free(ig_manifest_writer *w);

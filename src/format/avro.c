@@ -192,6 +192,7 @@ static int deflate_raw(ig_str in, ig_buf *out)
     if (zr != Z_STREAM_END)
         return IG_EINTERNAL;
     out->len = produced;
+    out->data[produced] = 0;
     return 0;
 }
 
@@ -1113,7 +1114,8 @@ static int inflate_raw(avro_reader *r, ig_str in, ig_errbuf *eb)
     z.avail_in = (uInt)in.len;
     int rc = 0;
     for (;;) {
-        size_t room = r->block.cap - r->block.len;
+        /* ig_buf keeps one byte past len for its NUL terminator */
+        size_t room = r->block.cap > r->block.len ? r->block.cap - r->block.len - 1 : 0;
         if (room < 1024) {
             size_t want = r->block.len < 65536 ? 65536 : r->block.len;
             if (want > r->opts.max_block_bytes - r->block.len)
@@ -1126,7 +1128,7 @@ static int inflate_raw(avro_reader *r, ig_str in, ig_errbuf *eb)
                 rc = rerr(r, eb, rc, "deflate block too large");
                 break;
             }
-            room = r->block.cap - r->block.len;
+            room = r->block.cap - r->block.len - 1;
         }
         if (room > r->opts.max_block_bytes - r->block.len)
             room = r->opts.max_block_bytes - r->block.len;
@@ -1155,6 +1157,8 @@ static int inflate_raw(avro_reader *r, ig_str in, ig_errbuf *eb)
         }
     }
     inflateEnd(&z);
+    if (r->block.data)
+        r->block.data[r->block.len] = 0;
     return rc;
 }
 

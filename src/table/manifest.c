@@ -253,6 +253,17 @@ static int parse_spec(ig_manifest_writer *w, ig_str arr, const scol *cols, size_
                           "source-id and field-id",
                           w->nparts - 1);
         }
+        bool ok_name = p->name[0] && !(p->name[0] >= '0' && p->name[0] <= '9');
+        for (const char *c = p->name; *c && ok_name; c++)
+            ok_name = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                      (*c >= '0' && *c <= '9') || *c == '_';
+        if (!ok_name) {
+            json_reader_free(&r);
+            return ig_err(eb, IG_EUNSUPPORTED,
+                          "manifest: partition field name \"%.64s\" is not a valid Avro name "
+                          "([A-Za-z_][A-Za-z0-9_]*)",
+                          p->name);
+        }
         const scol *src = find_col(cols, ncols, p->source_id);
         if (!src) {
             json_reader_free(&r);
@@ -688,6 +699,8 @@ static ig_str le_bytes(ig_arena *a, int64_t v, size_t n)
 
 int ig_manifest_writer_finish(ig_manifest_writer *w, ig_buf *out, ig_mf_summary *sum, ig_errbuf *eb)
 {
+    if (sum)
+        memset(sum, 0, sizeof *sum); /* always safe to pass to ig_mf_summary_free */
     if (w->done)
         return ig_err(eb, IG_EINVAL, "manifest: finished twice");
     w->done = true;

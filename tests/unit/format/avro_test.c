@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "icegate/alloc.h"
 #include "icegate/avro.h"
@@ -272,6 +273,62 @@ static void test_hostile(void **state)
     ig_buf_free(&b);
 }
 
+/* A deflate block that inflates past max_block_bytes stops at the cap. */
+static void test_deflate_bomb(void **state)
+{
+    size_t n = 8u << 20;
+    char *zeros = ig_calloc(1, n);
+    assert_non_null(zeros);
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    assert_int_equal(deflateInit2(&z, 9, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    size_t bound = deflateBound(&z, (uLong)n);
+    char *zbuf = ig_malloc(bound);
+    assert_non_null(zbuf);
+    z.next_in = (Bytef *)zeros;
+    z.avail_in = (uInt)n;
+    z.next_out = (Bytef *)zbuf;
+    z.avail_out = (uInt)bound;
+    assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
+    size_t zlen = z.total_out;
+    deflateEnd(&z);
+    ig_buf b;
+    ig_buf_init(&b, 0);
+    ig_buf_append(&b, "Obj\x01", 4);
+    avro_put_block(&b, 2);
+    avro_put_string(&b, IG_STR("avro.schema"));
+    avro_put_bytes(&b, IG_STR("\"boolean\""));
+    avro_put_string(&b, IG_STR("avro.codec"));
+    avro_put_bytes(&b, IG_STR("deflate"));
+    avro_put_block_end(&b);
+    ig_buf_append(&b, "0123456789abcdef", 16);
+    avro_put_long(&b, 1);
+    avro_put_long(&b, (int64_t)zlen);
+    ig_buf_append(&b, zbuf, zlen);
+    ig_buf_append(&b, "0123456789abcdef", 16);
+    avro_reader r;
+    ig_errbuf eb;
+    avro_reader_opts o = {.max_block_bytes = 1u << 20};
+    assert_int_equal(avro_reader_open(&r, ig_buf_str(&b), &o, &eb), 0);
+    ig_arena a;
+    ig_arena_init(&a, 1 << 20);
+    avro_value v;
+    assert_int_equal(avro_reader_next(&r, &a, &v, &eb), IG_ETOOBIG);
+    assert_true(r.block.cap <= (1u << 20) + 1);
+    avro_reader_close(&r);
+    /* with a large enough cap the block inflates, and the 8 MiB left over after the one
+     * object are refused */
+    o.max_block_bytes = 16u << 20;
+    assert_int_equal(avro_reader_open(&r, ig_buf_str(&b), &o, &eb), 0);
+    assert_int_equal(avro_reader_next(&r, &a, &v, &eb), 1);
+    assert_int_equal(avro_reader_next(&r, &a, &v, &eb), IG_ECORRUPT);
+    avro_reader_close(&r);
+    ig_arena_free(&a);
+    ig_buf_free(&b);
+    ig_free(zbuf);
+    ig_free(zeros);
+}
+
 static void test_schema_errors(void **state)
 {
     ig_arena a;
@@ -323,9 +380,10 @@ static void test_alloc_failures(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_varint_edges),  cmocka_unit_test(test_other_encodings),
-        cmocka_unit_test(test_roundtrip),     cmocka_unit_test(test_hostile),
-        cmocka_unit_test(test_schema_errors), cmocka_unit_test(test_alloc_failures),
+        cmocka_unit_test(test_varint_edges),   cmocka_unit_test(test_other_encodings),
+        cmocka_unit_test(test_roundtrip),      cmocka_unit_test(test_hostile),
+        cmocka_unit_test(test_deflate_bomb),   cmocka_unit_test(test_schema_errors),
+        cmocka_unit_test(test_alloc_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

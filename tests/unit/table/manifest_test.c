@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "icegate/alloc.h"
@@ -247,6 +248,9 @@ static void test_refusals(void **state)
                          "\"field-id\":1000}]");
     assert_int_equal(ig_manifest_writer_new(&o, &w, &eb), IG_EINVAL);
     assert_non_null(strstr(eb.msg, "99"));
+    o.spec_json = IG_STR("[{\"name\":\"a-b\",\"transform\":\"identity\",\"source-id\":1,"
+                         "\"field-id\":1000}]");
+    assert_int_equal(ig_manifest_writer_new(&o, &w, &eb), IG_EUNSUPPORTED);
     o.spec_json = IG_STR("{\"fields\":[{\"name\":\"x\"");
     assert_int_equal(ig_manifest_writer_new(&o, &w, &eb), IG_EINVAL);
     o = opts(AVRO_CODEC_NULL);
@@ -276,6 +280,24 @@ static void test_refusals(void **state)
     ig_mf_summary s;
     assert_int_equal(ig_manifest_writer_finish(w, &out, &s, &eb), 0);
     assert_int_equal(ig_manifest_writer_add(w, &e, &eb), IG_EINVAL);
+    ig_mf_summary_free(&s);
+    ig_manifest_writer_free(w);
+    ig_buf_free(&out);
+
+    /* the output cap: too small for the header, then too small for the entries */
+    o = opts(AVRO_CODEC_NULL);
+    o.max_bytes = 100;
+    assert_int_equal(ig_manifest_writer_new(&o, &w, &eb), IG_ETOOBIG);
+    assert_null(w);
+    o.max_bytes = 5000;
+    assert_int_equal(ig_manifest_writer_new(&o, &w, &eb), 0);
+    e.file.metrics = M1;
+    e.file.nmetrics = 3;
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(ig_manifest_writer_add(w, &e, &eb), 0);
+    ig_buf_init(&out, 0);
+    assert_int_equal(ig_manifest_writer_finish(w, &out, &s, &eb), IG_ETOOBIG);
+    assert_int_equal(out.len, 0);
     ig_mf_summary_free(&s);
     ig_manifest_writer_free(w);
     ig_buf_free(&out);
@@ -403,6 +425,65 @@ static void test_metrics_from_real_parquet(void **state)
     ig_buf_free(&file);
 }
 
+/* Many entries: several Avro blocks, both codecs, summaries over all of them. */
+static void test_many_entries(void **state)
+{
+    for (int codec = 0; codec < 2; codec++) {
+        ig_errbuf eb;
+        ig_manifest_writer_opts o = opts((avro_codec)codec);
+        ig_manifest_writer *w;
+        assert_int_equal(ig_manifest_writer_new(&o, &w, &eb), 0);
+        char path[64];
+        for (int i = 0; i < 3000; i++) {
+            snprintf(path, sizeof path, "file:///lake/data/f%05d.parquet", i);
+            ig_mf_pvalue pv[] = {{IG_MF_P_STRING, IG_STR("t"), 0},
+                                 {i % 7 ? IG_MF_P_STRING : IG_MF_P_NULL, IG_STR("acc"), 0},
+                                 {IG_MF_P_INT, IG_STR_NULL, 19000 + i % 100}};
+            ig_mf_entry e = {.status = IG_MF_ADDED,
+                             .file = {.path = ig_str_from(path),
+                                      .partition = pv,
+                                      .npartition = 3,
+                                      .record_count = i,
+                                      .file_size = 1000 + i,
+                                      .metrics = M1,
+                                      .nmetrics = 3}};
+            assert_int_equal(ig_manifest_writer_add(w, &e, &eb), 0);
+        }
+        ig_buf f;
+        ig_buf_init(&f, 0);
+        ig_mf_summary sum;
+        assert_int_equal(ig_manifest_writer_finish(w, &f, &sum, &eb), 0);
+        ig_manifest_writer_free(w);
+        assert_true(f.len > 3 * 65536 || codec == AVRO_CODEC_DEFLATE);
+        assert_int_equal(sum.added_files, 3000);
+        assert_int_equal(sum.added_rows, 2999 * 3000 / 2);
+        assert_true(sum.partitions[1].contains_null);
+        assert_true(ig_str_eq(sum.partitions[2].lower, IG_STR("\x38\x4a\x00\x00"))); /* 19000 */
+        assert_true(ig_str_eq(sum.partitions[2].upper, IG_STR("\x9b\x4a\x00\x00"))); /* 19099 */
+        ig_manifest_reader r;
+        assert_int_equal(ig_manifest_reader_open(&r, ig_buf_str(&f), &eb), 0);
+        ig_arena a;
+        ig_arena_init(&a, 1 << 20);
+        ig_mf_entry e;
+        int n = 0, rc;
+        while ((rc = ig_manifest_reader_next(&r, &a, &e, &eb)) == 1) {
+            snprintf(path, sizeof path, "file:///lake/data/f%05d.parquet", n);
+            assert_true(ig_str_eq_cstr(e.file.path, path));
+            assert_int_equal(e.file.record_count, n);
+            assert_int_equal(e.file.partition[1].type, n % 7 ? IG_MF_P_STRING : IG_MF_P_NULL);
+            assert_int_equal(e.file.nmetrics, 3);
+            n++;
+            ig_arena_reset(&a);
+        }
+        assert_int_equal(rc, 0);
+        assert_int_equal(n, 3000);
+        ig_manifest_reader_close(&r);
+        ig_arena_free(&a);
+        ig_mf_summary_free(&sum);
+        ig_buf_free(&f);
+    }
+}
+
 static void test_hostile_manifest(void **state)
 {
     ig_buf f;
@@ -463,6 +544,7 @@ int main(void)
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_metrics_from_pq),
         cmocka_unit_test(test_metrics_from_real_parquet),
+        cmocka_unit_test(test_many_entries),
         cmocka_unit_test(test_hostile_manifest),
         cmocka_unit_test(test_alloc_failures),
     };
