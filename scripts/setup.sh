@@ -9,7 +9,7 @@ DEB_PKGS=(
   gcc make clang pkg-config git curl ca-certificates python3 sqlite3 zstd
   libmicrohttpd-dev libnghttp2-dev libzstd-dev zlib1g-dev libsnappy-dev libxxhash-dev
   libyaml-dev libsqlite3-dev libpq-dev libpcre2-dev libcurl4-openssl-dev
-  libcmocka-dev libclang-rt-14-dev libfuzzer-14-dev
+  libcmocka-dev libclang-rt-14-dev libfuzzer-14-dev postgresql
 )
 
 missing=()

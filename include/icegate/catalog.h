@@ -1,6 +1,6 @@
 /* Iceberg catalog: the JDBC/SQL catalog schema (Java JdbcCatalog = PyIceberg SqlCatalog),
- * behind a table of operations so SQLite (src/table/catalog_sqlite.c) and, later,
- * PostgreSQL share one interface. Design note: docs/iceberg.md.
+ * behind a table of operations so SQLite (src/table/catalog_sqlite.c) and PostgreSQL
+ * (src/table/catalog_pg.c) share one interface. Design note: docs/iceberg.md.
  *
  * Rows: iceberg_tables(catalog_name, table_namespace, table_name, metadata_location,
  * previous_metadata_location, iceberg_type) and iceberg_namespace_properties(catalog_name,
@@ -9,8 +9,9 @@
  * `spark.sql.catalog.icegate`, PyIceberg `load_catalog("icegate")`) to see the tables.
  *
  * The commit primitive is a compare-and-swap of metadata_location (catalog_commit_table).
- * A catalog handle is thread-safe (the SQLite backend serialises its connection with a
- * mutex; other processes are handled by SQLite's locking, WAL mode and a busy timeout). */
+ * A catalog handle is thread-safe (each backend serialises its one connection with a
+ * mutex; other processes are handled by the database: SQLite's locking, WAL mode and a
+ * busy timeout, or PostgreSQL's row locks). */
 #ifndef ICEGATE_CATALOG_H
 #define ICEGATE_CATALOG_H
 
@@ -66,8 +67,11 @@ struct catalog {
 /* Opens (creating the file, its directory and the two tables if missing) a SQLite catalog
  * at path. *out is owned by the caller, freed with catalog_close. */
 int catalog_open_sqlite(const char *path, catalog **out, ig_errbuf *eb);
-/* Opens the catalog the configuration names (catalog.type "sqlite" with catalog.uri as
- * the file path; "postgres" is IG_EUNSUPPORTED for now). */
+/* Connects to a PostgreSQL catalog (libpq conninfo or postgresql:// URI), creating the two
+ * tables if missing. *out is owned by the caller, freed with catalog_close. */
+int catalog_open_pg(const char *conninfo, catalog **out, ig_errbuf *eb);
+/* Opens the catalog the configuration names: catalog.type "sqlite" with catalog.uri as the
+ * file path (or sqlite:///path), "postgres" with catalog.uri as a postgresql:// URI. */
 int catalog_open(const ig_config *cfg, catalog **out, ig_errbuf *eb);
 void catalog_close(catalog *c);
 

@@ -49,8 +49,12 @@ void ice_w_sort_orders(json_writer *w, ig_table_id t);
 void ice_w_properties(json_writer *w);
 
 /* Schema JSON of table t as a standalone document (e.g. for the `iceberg.schema` Parquet
- * key-value metadata and the Avro manifest `schema` key). */
+ * key-value metadata and the Avro manifest `schema` key). A commit should rather use the
+ * table's own current schema and spec (ice_metadata current_schema_json,
+ * default_spec_json). */
 int ice_schema_json(ig_table_id t, ig_buf *out);
+/* Partition spec 0 of table t as a standalone document {"spec-id":0,"fields":[...]}. */
+int ice_partition_spec_json(ig_table_id t, ig_buf *out);
 
 /* Metadata JSON of a new, empty table (format-version 2, last-sequence-number 0,
  * current-snapshot-id -1, empty refs/snapshots/logs). uuid: 36 characters; location:
@@ -122,6 +126,8 @@ typedef struct ice_metadata {
     size_t nmetadata_log;
     ice_kv *properties;
     size_t nproperties;
+    ig_str current_schema_json; /* raw JSON of the current schema object */
+    ig_str default_spec_json;   /* raw JSON of the default partition spec object */
     /* Every field id of the current schema (nested element/key/value ids included). */
     int32_t *field_ids;
     size_t nfield_ids;
@@ -158,7 +164,8 @@ typedef struct ice_snapshot_new {
  * snapshot-log, current-snapshot-id and refs.main set to it, last-sequence-number
  * incremented, last-updated-ms = max(now_ms, snap->timestamp_ms, last entries), and
  * base_location appended to metadata-log (trimmed to the newest ICE_METADATA_LOG_MAX).
- * Every other member is copied verbatim. */
+ * A snapshot time older than the last snapshot-log entry is raised to it (the log stays in
+ * time order). Every other member is copied verbatim. */
 int ice_metadata_write_next(const ice_metadata *base, ig_str base_location,
                             const ice_snapshot_new *snap, int64_t now_ms, ig_buf *out,
                             ig_errbuf *eb);

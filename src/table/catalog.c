@@ -20,8 +20,7 @@ int catalog_open(const ig_config *cfg, catalog **out, ig_errbuf *eb)
         return catalog_open_sqlite(path, out, eb);
     }
     if (!strcmp(type, "postgres"))
-        return ig_err(eb, IG_EUNSUPPORTED,
-                      "catalog.type: \"postgres\" is not supported yet (use sqlite)");
+        return catalog_open_pg(cfg->catalog.uri, out, eb);
     return ig_err(eb, IG_EINVAL, "catalog.type: \"%s\" is not allowed (sqlite, postgres)", type);
 }
 
@@ -83,8 +82,14 @@ int catalog_table_load(catalog *cat, ig_store *store, const char *ns, const char
                     table, t->location.data);
         goto fail;
     }
-    if ((rc = ig_store_get(store, key.data, &body, eb)))
+    if ((rc = ig_store_get(store, key.data, &body, eb))) {
+        ig_errbuf se = {{0}};
+        if (eb)
+            se = *eb;
+        rc = ig_err(eb, rc, "table %s.%s: cannot read its metadata: %s", ns, table,
+                    se.msg[0] ? se.msg : ig_strerror(rc));
         goto fail;
+    }
     ig_errbuf pe = {{0}};
     if ((rc = ice_metadata_parse(ig_buf_str(&body), &t->meta, &pe))) {
         rc = ig_err(eb, rc, "table %s.%s: %s: %s", ns, table, t->location.data, pe.msg);

@@ -7,7 +7,9 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <string.h>
+#include <stdbool.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "icegate/alloc.h"
 #include "icegate/catalog.h"
@@ -304,6 +306,35 @@ static const catalog_ops SQ_OPS = {
     .close = sq_close,
 };
 
+/* Journal mode, durability, the two tables, and the iceberg_type column a catalog created
+ * by Java in V0 mode lacks (added as Java's own V1 migration does, so our rows can say
+ * 'TABLE'). Idempotent; returns an SQLite code. */
+static int sq_init(sqlite3 *db, char **err)
+{
+    int s = sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL, err);
+    if (s == SQLITE_OK)
+        s = sqlite3_exec(db, SCHEMA_SQL, NULL, NULL, err);
+    if (s != SQLITE_OK)
+        return s;
+    sqlite3_stmt *st = NULL;
+    s = sqlite3_prepare_v2(db, "PRAGMA table_info(iceberg_tables)", -1, &st, NULL);
+    if (s != SQLITE_OK)
+        return s;
+    bool have = false;
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        const unsigned char *name = sqlite3_column_text(st, 1);
+        if (name && !strcmp((const char *)name, "iceberg_type"))
+            have = true;
+    }
+    sqlite3_finalize(st);
+    if (s != SQLITE_DONE)
+        return s;
+    if (!have)
+        return sqlite3_exec(db, "ALTER TABLE iceberg_tables ADD COLUMN iceberg_type VARCHAR(5)",
+                            NULL, NULL, err);
+    return SQLITE_OK;
+}
+
 /* mkdir -p of the directory part of path. */
 static int make_parent(const char *path, ig_errbuf *eb)
 {
@@ -355,22 +386,17 @@ int catalog_open_sqlite(const char *path, catalog **out, ig_errbuf *eb)
         return rc;
     }
     sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
+    /* Switching to WAL and creating the tables take locks that the busy handler does not
+     * always wait for (a concurrent opener may be converting the file): retry those. */
     char *err = NULL;
-    s = sqlite3_exec(c->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL, &err);
-    if (s == SQLITE_OK)
-        s = sqlite3_exec(c->db, SCHEMA_SQL, NULL, NULL, &err);
-    if (s == SQLITE_OK) {
-        /* A catalog created by Java in V0 mode has no iceberg_type column: add it (what
-         * Java's own V1 migration does), so rows we insert can say 'TABLE'. */
-        sqlite3_stmt *st = NULL;
-        if (sqlite3_prepare_v2(c->db, "SELECT iceberg_type FROM iceberg_tables LIMIT 0", -1, &st,
-                               NULL) != SQLITE_OK) {
-            sqlite3_free(err);
-            err = NULL;
-            s = sqlite3_exec(c->db, "ALTER TABLE iceberg_tables ADD COLUMN iceberg_type VARCHAR(5)",
-                             NULL, NULL, &err);
-        }
-        sqlite3_finalize(st);
+    for (int waited = 0;; waited += 20) {
+        sqlite3_free(err);
+        err = NULL;
+        s = sq_init(c->db, &err);
+        if (((s & 0xff) != SQLITE_BUSY && (s & 0xff) != SQLITE_LOCKED) || waited >= BUSY_TIMEOUT_MS)
+            break;
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
     }
     if (s != SQLITE_OK) {
         rc = ig_err(eb, (s & 0xff) == SQLITE_BUSY ? IG_EAGAIN : IG_EIO,

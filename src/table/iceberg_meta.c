@@ -255,6 +255,16 @@ int ice_schema_json(ig_table_id t, ig_buf *out)
     return json_writer_finish(&w);
 }
 
+int ice_partition_spec_json(ig_table_id t, ig_buf *out)
+{
+    if ((unsigned)t >= IG_TABLE_COUNT_)
+        return IG_EINVAL;
+    json_writer w;
+    json_writer_init(&w, out);
+    ice_w_partition_spec(&w, t);
+    return json_writer_finish(&w);
+}
+
 int ice_table_metadata_new(ig_table_id t, const char *uuid, const char *location, int64_t now_ms,
                            ig_buf *out)
 {
@@ -627,42 +637,67 @@ static int walk_fields(parse_ctx *c, json_reader *r)
     return rc < 0 ? rc : 0;
 }
 
-/* Finds the schema with schema-id == current and collects its field ids. */
-static int parse_schemas(parse_ctx *c, ig_str raw)
+/* The element of a raw JSON array of objects whose integer member id_key equals id (the
+ * first one), as raw JSON in *elem; NULL ptr if none. */
+static int find_by_id(parse_ctx *c, ig_str raw, const char *id_key, int64_t id, ig_str *elem)
 {
+    *elem = IG_STR_NULL;
     json_reader r;
     sub_init(c, &r, raw);
-    bool found = false;
     int rc = json_arr_begin(&r);
     while (rc == 0 && (rc = json_arr_next(&r)) > 0) {
-        ig_str fields = IG_STR_NULL;
-        int64_t sid = -1;
-        rc = json_obj_begin(&r);
+        ig_str el;
+        rc = json_raw(&r, &el);
+        if (rc)
+            break;
+        json_reader er;
+        sub_init(c, &er, el);
+        int64_t v = INT64_MIN;
         ig_str key;
-        while (rc == 0 && (rc = json_obj_next_key(&r, &key)) > 0) {
-            if (ig_str_eq_cstr(key, "schema-id"))
-                rc = json_i64(&r, &sid);
-            else if (ig_str_eq_cstr(key, "fields"))
-                rc = json_raw(&r, &fields);
-            else
-                rc = json_skip(&r);
+        int erc = json_obj_begin(&er);
+        while (erc == 0 && (erc = json_obj_next_key(&er, &key)) > 0)
+            erc = ig_str_eq_cstr(key, id_key) ? json_i64(&er, &v) : json_skip(&er);
+        json_reader_free(&er);
+        if (erc < 0) {
+            rc = erc;
+            break;
         }
-        if (rc == 0 && sid == c->m->current_schema_id && fields.ptr && !found) {
-            found = true;
-            json_reader fr;
-            sub_init(c, &fr, fields);
-            rc = walk_fields(c, &fr);
-            json_reader_free(&fr);
-        }
+        if (v == id && !elem->ptr)
+            *elem = el;
     }
     json_reader_free(&r);
+    return rc < 0 ? rc : 0;
+}
+
+/* Finds the current schema and the default spec; collects the schema's field ids. */
+static int parse_schemas(parse_ctx *c, ig_str schemas, ig_str specs)
+{
+    ice_metadata *m = c->m;
+    int rc = find_by_id(c, schemas, "schema-id", m->current_schema_id, &m->current_schema_json);
     if (rc == IG_ENOMEM)
         return rc;
     if (rc < 0)
         return bad(c, "schemas", "malformed schema");
-    if (!found)
+    if (!m->current_schema_json.ptr)
         return bad(c, "current-schema-id", "no schema with this id in \"schemas\"");
-    return 0;
+    rc = find_by_id(c, specs, "spec-id", m->default_spec_id, &m->default_spec_json);
+    if (rc == IG_ENOMEM)
+        return rc;
+    if (rc < 0)
+        return bad(c, "partition-specs", "malformed partition spec");
+    if (!m->default_spec_json.ptr)
+        return bad(c, "default-spec-id", "no spec with this id in \"partition-specs\"");
+    /* the schema object's fields */
+    json_reader r;
+    sub_init(c, &r, m->current_schema_json);
+    ig_str key;
+    rc = json_obj_begin(&r);
+    while (rc == 0 && (rc = json_obj_next_key(&r, &key)) > 0)
+        rc = ig_str_eq_cstr(key, "fields") ? walk_fields(c, &r) : json_skip(&r);
+    json_reader_free(&r);
+    if (rc == IG_ENOMEM)
+        return rc;
+    return rc < 0 ? bad(c, "schemas", "malformed schema") : 0;
 }
 
 enum {
@@ -737,7 +772,8 @@ static int parse_member(parse_ctx *c, ig_str key, ig_str raw, unsigned *seen, ig
     if (ig_str_eq_cstr(key, "schemas") || ig_str_eq_cstr(key, "partition-specs") ||
         ig_str_eq_cstr(key, "sort-orders")) {
         if (!raw.len || raw.ptr[0] != '[')
-            return bad(c, "schemas", "expected an array");
+            return ig_err(c->eb, IG_ECORRUPT, "iceberg metadata: field \"%.*s\": expected an array",
+                          (int)key.len, key.ptr);
         if (ig_str_eq_cstr(key, "schemas"))
             *schemas_raw = raw;
         else if (ig_str_eq_cstr(raw, "[]"))
@@ -763,12 +799,20 @@ static int parse_member(parse_ctx *c, ig_str key, ig_str raw, unsigned *seen, ig
     return 0;
 }
 
+static ig_str member_raw(const ice_metadata *m, const char *key)
+{
+    for (size_t i = 0; i < m->nmembers; i++)
+        if (ig_str_eq_cstr(m->members[i].key, key))
+            return m->members[i].value;
+    return IG_STR_NULL;
+}
+
 int ice_metadata_parse(ig_str json, ice_metadata *m, ig_errbuf *eb)
 {
     memset(m, 0, sizeof *m);
     /* The arena holds a copy of the input plus decoded views: bounded by the input size. */
     size_t cap = 0;
-    if (ig_size_mul(json.len, 4, &cap) || ig_size_add(cap, (size_t)1 << 20, &cap))
+    if (ig_size_mul(json.len, 8, &cap) || ig_size_add(cap, (size_t)1 << 20, &cap))
         return IG_ETOOBIG;
     ig_arena_init(&m->arena, cap);
     m->current_snapshot_id = -1;
@@ -812,7 +856,7 @@ int ice_metadata_parse(ig_str json, ice_metadata *m, ig_errbuf *eb)
             }
     }
     if (rc == 0)
-        rc = parse_schemas(&c, schemas_raw);
+        rc = parse_schemas(&c, schemas_raw, member_raw(m, "partition-specs"));
     if (rc == 0 && m->current_snapshot_id != -1 &&
         !ice_metadata_snapshot(m, m->current_snapshot_id))
         rc = bad(&c, "current-snapshot-id", "no snapshot with this id");

@@ -9,8 +9,6 @@
 #include "icegate/iceberg.h"
 #include "icegate/time.h"
 
-#define METADATA_MAX (64u << 20) /* a metadata file larger than this is refused */
-
 /* Appends to out the fields (recursively: nested ids too) of ours that m lacks. */
 static int missing_ids(const ice_metadata *m, const pq_field *f, size_t n, const char *parent,
                        ig_buf *out, int *count)
@@ -34,42 +32,22 @@ static int missing_ids(const ice_metadata *m, const pq_field *f, size_t n, const
     return 0;
 }
 
-/* Reads and checks an existing table. Returns 0 if up to date, IG_EUNSUPPORTED if the
- * schema lacks columns (printed), another error if the metadata cannot be read. */
-static int check_table(catalog *cat, ig_store *store, ig_table_id t, ig_str location, FILE *out,
-                       ig_errbuf *eb)
+/* Loads an existing table and checks its current schema. Returns 0 if up to date,
+ * IG_EUNSUPPORTED if the schema lacks columns (printed), another error if the table or its
+ * metadata cannot be read. */
+static int check_table(catalog *cat, ig_store *store, ig_table_id t, FILE *out, ig_errbuf *eb)
 {
     const char *name = ig_table_name(t);
-    ig_buf key, body;
-    ig_buf_init(&key, 4096);
-    ig_buf_init(&body, METADATA_MAX);
-    int rc = catalog_key_of_uri(store, location, &key);
-    if (rc) {
-        rc = ig_err(eb, IG_EINVAL,
-                    "table %s.%s: metadata location %.*s is not in the configured store",
-                    CATALOG_NAMESPACE, name, (int)location.len, location.ptr);
-        goto done;
-    }
-    rc = ig_store_get(store, key.data, &body, eb);
-    if (rc) {
-        ig_errbuf e2 = *eb;
-        rc = ig_err(eb, rc, "table %s.%s: cannot read metadata %.*s: %s", CATALOG_NAMESPACE, name,
-                    (int)location.len, location.ptr, e2.msg[0] ? e2.msg : ig_strerror(rc));
-        goto done;
-    }
-    ice_metadata m;
-    ig_errbuf pe = {{0}};
-    rc = ice_metadata_parse(ig_buf_str(&body), &m, &pe);
-    if (rc) {
-        rc = ig_err(eb, rc, "table %s.%s: %s", CATALOG_NAMESPACE, name, pe.msg);
-        goto done;
-    }
+    catalog_table tab;
+    int rc = catalog_table_load(cat, store, CATALOG_NAMESPACE, name, &tab, eb);
+    if (rc)
+        return rc;
     size_t n;
     const pq_field *f = ig_table_fields(t, &n);
     ig_buf miss;
     ig_buf_init(&miss, 1 << 16);
     int count = 0;
-    rc = missing_ids(&m, f, n, "", &miss, &count);
+    rc = missing_ids(&tab.meta, f, n, "", &miss, &count);
     if (rc == 0 && count) {
         fprintf(out,
                 "table %s.%s: schema differs: the table lacks %d column(s) this version "
@@ -79,10 +57,7 @@ static int check_table(catalog *cat, ig_store *store, ig_table_id t, ig_str loca
                     name);
     }
     ig_buf_free(&miss);
-    ice_metadata_free(&m);
-done:
-    ig_buf_free(&key);
-    ig_buf_free(&body);
+    catalog_table_free(&tab);
     return rc;
 }
 
@@ -145,20 +120,16 @@ int ig_migrate(catalog *cat, ig_store *store, FILE *out, int *changes_out, ig_er
         ig_buf loc;
         ig_buf_init(&loc, 4096);
         rc = catalog_load_table(cat, CATALOG_NAMESPACE, name, &loc, eb);
+        ig_buf_free(&loc);
         if (rc == IG_ENOENT) {
             rc = create_table(cat, store, (ig_table_id)t, out, eb);
-            if (rc == 0) {
+            if (rc == 0)
                 changes++;
-            } else if (rc == IG_EEXIST) { /* a concurrent migrate won: check its table */
-                ig_buf_reset(&loc);
-                rc = catalog_load_table(cat, CATALOG_NAMESPACE, name, &loc, eb);
-                if (rc == 0)
-                    rc = check_table(cat, store, (ig_table_id)t, ig_buf_str(&loc), out, eb);
-            }
+            else if (rc == IG_EEXIST) /* a concurrent migrate won: check its table */
+                rc = check_table(cat, store, (ig_table_id)t, out, eb);
         } else if (rc == 0) {
-            rc = check_table(cat, store, (ig_table_id)t, ig_buf_str(&loc), out, eb);
+            rc = check_table(cat, store, (ig_table_id)t, out, eb);
         }
-        ig_buf_free(&loc);
         if (rc == IG_EUNSUPPORTED) {
             result = rc; /* report every table before failing */
             continue;

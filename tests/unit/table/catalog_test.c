@@ -14,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
 
 #include "icegate/alloc.h"
 #include "icegate/catalog.h"
@@ -23,7 +26,64 @@ typedef struct fixture {
     char tmp[64];
     char db[128];
     char wh[128];
+    bool pg; /* PostgreSQL backend instead of SQLite */
 } fixture;
+
+/* PostgreSQL: ICEGATE_TEST_PG_URI, else a throw-away server started for this run when the
+ * binaries are installed (as the postgres user when we are root); else those tests skip. */
+static char pg_uri[512];
+static char pg_dir[64];
+#define PG_BIN "/usr/lib/postgresql/15/bin"
+
+static int pg_start(void **state)
+{
+    (void)state;
+    const char *env = getenv("ICEGATE_TEST_PG_URI");
+    if (env && env[0]) {
+        snprintf(pg_uri, sizeof pg_uri, "%s", env);
+        return 0;
+    }
+    if (access(PG_BIN "/initdb", X_OK) != 0)
+        return 0;
+    snprintf(pg_dir, sizeof pg_dir, "/tmp/ig_catalog_pg.XXXXXX");
+    if (!mkdtemp(pg_dir)) {
+        pg_dir[0] = 0;
+        return 0;
+    }
+    const char *as = getuid() == 0 ? "runuser -u postgres -- " : "";
+    char cmd[1024];
+    if (getuid() == 0) {
+        snprintf(cmd, sizeof cmd, "chown postgres %s", pg_dir);
+        if (system(cmd) != 0)
+            return 0;
+    }
+    snprintf(cmd, sizeof cmd,
+             "%s" PG_BIN "/initdb -D %s/db -A trust -U ig >%s/initdb.log 2>&1 && "
+             "%s" PG_BIN "/pg_ctl -D %s/db -o \"-k %s -h '' -F\" -l %s/log -w -t 30 start "
+             ">/dev/null 2>&1",
+             as, pg_dir, pg_dir, as, pg_dir, pg_dir, pg_dir);
+    if (system(cmd) == 0)
+        snprintf(pg_uri, sizeof pg_uri, "postgresql://ig@/postgres?host=%s", pg_dir);
+    else
+        fprintf(stderr, "# no PostgreSQL for this run (see %s)\n", pg_dir);
+    return 0;
+}
+
+static int pg_stop(void **state)
+{
+    (void)state;
+    if (!pg_dir[0])
+        return 0;
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "%s" PG_BIN "/pg_ctl -D %s/db -m immediate -w stop >/dev/null 2>&1",
+             getuid() == 0 ? "runuser -u postgres -- " : "", pg_dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "# pg_ctl stop failed\n");
+    snprintf(cmd, sizeof cmd, "rm -rf %s", pg_dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "# rm failed\n");
+    return 0;
+}
 
 static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *f)
 {
@@ -47,6 +107,24 @@ static int setup(void **state)
     return 0;
 }
 
+/* The same tests against PostgreSQL, on empty catalog tables. */
+static int setup_pg(void **state)
+{
+    if (setup(state))
+        return -1;
+    fixture *fx = *state;
+    fx->pg = true;
+    if (!pg_uri[0])
+        return 0;
+    PGconn *conn = PQconnectdb(pg_uri);
+    PGresult *r = PQexec(conn, "SET client_min_messages = warning; "
+                               "DROP TABLE IF EXISTS iceberg_tables, iceberg_namespace_properties");
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    PQfinish(conn);
+    return ok ? 0 : -1;
+}
+
 static int teardown(void **state)
 {
     fixture *fx = *state;
@@ -55,11 +133,18 @@ static int teardown(void **state)
     return 0;
 }
 
+static int open_any(fixture *fx, catalog **c, ig_errbuf *eb)
+{
+    return fx->pg ? catalog_open_pg(pg_uri, c, eb) : catalog_open_sqlite(fx->db, c, eb);
+}
+
 static catalog *open_cat(fixture *fx)
 {
     catalog *c = NULL;
     ig_errbuf eb = {{0}};
-    int rc = catalog_open_sqlite(fx->db, &c, &eb);
+    if (fx->pg && !pg_uri[0])
+        skip();
+    int rc = open_any(fx, &c, &eb);
     if (rc)
         fail_msg("open %s: %d %s", fx->db, rc, eb.msg);
     return c;
@@ -152,7 +237,7 @@ static void *commit_worker(void *arg)
     worker *wk = arg;
     catalog *c = wk->shared;
     ig_errbuf eb = {{0}};
-    if (!c && catalog_open_sqlite(wk->fx->db, &c, &eb)) {
+    if (!c && open_any(wk->fx, &c, &eb)) {
         wk->err = 1;
         return NULL;
     }
@@ -365,7 +450,7 @@ static void *protocol_worker(void *arg)
     catalog *c = NULL;
     ig_store *st = NULL;
     ig_errbuf eb = {{0}};
-    if (catalog_open_sqlite(wk->fx->db, &c, &eb) || ig_store_open_fs(wk->fx->wh, &st, &eb)) {
+    if (open_any(wk->fx, &c, &eb) || ig_store_open_fs(wk->fx->wh, &st, &eb)) {
         wk->err = 1;
         goto out;
     }
@@ -470,6 +555,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_concurrent_shared_handle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_protocol, setup, teardown),
+        {"pg_test_namespaces_and_tables", test_namespaces_and_tables, setup_pg, teardown, NULL},
+        {"pg_test_cas_commit", test_cas_commit, setup_pg, teardown, NULL},
+        {"pg_test_concurrent_own_connections", test_concurrent_own_connections, setup_pg, teardown,
+         NULL},
+        {"pg_test_concurrent_shared_handle", test_concurrent_shared_handle, setup_pg, teardown,
+         NULL},
+        {"pg_test_migrate", test_migrate, setup_pg, teardown, NULL},
+        {"pg_test_commit_protocol", test_commit_protocol, setup_pg, teardown, NULL},
     };
-    return cmocka_run_group_tests_name("table/catalog", tests, NULL, NULL);
+    return cmocka_run_group_tests_name("table/catalog", tests, pg_start, pg_stop);
 }

@@ -170,6 +170,14 @@ static void test_new_metadata_round_trip(void **state)
         assert_int_equal(m.nfield_ids, count);
         for (int32_t id = 1; id <= mx; id++)
             assert_true(ice_metadata_has_field_id(&m, id));
+        ig_buf part;
+        ig_buf_init(&part, 1 << 16);
+        assert_int_equal(ice_schema_json((ig_table_id)t, &part), 0);
+        assert_true(ig_str_eq(m.current_schema_json, ig_buf_str(&part)));
+        ig_buf_reset(&part);
+        assert_int_equal(ice_partition_spec_json((ig_table_id)t, &part), 0);
+        assert_true(ig_str_eq(m.default_spec_json, ig_buf_str(&part)));
+        ig_buf_free(&part);
         assert_true(ig_str_eq_cstr(ice_metadata_property(&m, "write.format.default"), "parquet"));
         assert_true(
             ig_str_eq_cstr(ice_metadata_property(&m, "write.parquet.compression-codec"), "zstd"));
@@ -251,6 +259,8 @@ static void test_append_snapshots(void **state)
     assert_int_equal(m2.snapshots[1].sequence_number, 2);
     assert_int_equal(m2.nmetadata_log, 2);
     assert_int_equal(m2.nsnapshot_log, 2);
+    assert_int_equal(m2.snapshot_log[1].timestamp_ms, 2000); /* raised to stay in order */
+    assert_int_equal(m2.snapshots[1].timestamp_ms, 2000);
 
     /* a duplicate snapshot id is refused */
     ice_snapshot_new dup = {
@@ -265,6 +275,37 @@ static void test_append_snapshots(void **state)
     ig_buf_free(&b);
     ig_buf_free(&j1);
     ig_buf_free(&j2);
+}
+
+/* metadata-log keeps the newest ICE_METADATA_LOG_MAX entries, oldest dropped first. */
+static void test_metadata_log_trimmed(void **state)
+{
+    (void)state;
+    ig_buf b, j;
+    ig_buf_init(&b, 1 << 20);
+    ig_buf_init(&j, 4 << 20);
+    assert_int_equal(ice_table_metadata_new(IG_TABLE_LOGS, "u", "file:///t", 1, &b), 0);
+    ice_metadata m;
+    ig_errbuf eb = {{0}};
+    assert_int_equal(ice_metadata_parse(ig_buf_str(&b), &m, &eb), 0);
+    for (int i = 0; i < ICE_METADATA_LOG_MAX + 5; i++) {
+        char loc[64];
+        snprintf(loc, sizeof loc, "file:///t/metadata/%05d-u.metadata.json", i);
+        ice_metadata next;
+        append(&m, loc, 10 + i, 100 + i, &next, &j);
+        ice_metadata_free(&m);
+        m = next;
+    }
+    assert_int_equal(m.nmetadata_log, ICE_METADATA_LOG_MAX);
+    assert_true(ig_str_eq_cstr(m.metadata_log[0].metadata_file,
+                               "file:///t/metadata/00005-u.metadata.json"));
+    assert_int_equal(m.nsnapshots, ICE_METADATA_LOG_MAX + 5);
+    assert_int_equal(m.last_sequence_number, ICE_METADATA_LOG_MAX + 5);
+    for (size_t i = 1; i < m.nmetadata_log; i++)
+        assert_true(m.metadata_log[i].timestamp_ms >= m.metadata_log[i - 1].timestamp_ms);
+    ice_metadata_free(&m);
+    ig_buf_free(&b);
+    ig_buf_free(&j);
 }
 
 /* Members we do not interpret survive; missing optional members get written. */
@@ -322,6 +363,8 @@ static void test_parse_errors(void **state)
     expect_parse_error("{\"format-version\":2,\"table-uuid\":7}", IG_ECORRUPT, "table-uuid");
     expect_parse_error("{\"format-version\":2,\"snapshots\":[],\"snapshots\":[]}", IG_ECORRUPT,
                        "\"snapshots\" appears twice");
+    expect_parse_error("{\"format-version\":2,\"partition-specs\":{}}", IG_ECORRUPT,
+                       "\"partition-specs\": expected an array");
     expect_parse_error("{\"format-version\":2,\"sort-orders\":[]}", IG_ECORRUPT,
                        "\"sort-orders\" is empty");
     /* current snapshot that does not exist; schema id that does not exist */
@@ -339,6 +382,16 @@ static void test_parse_errors(void **state)
     expect_parse_error(buf, IG_ECORRUPT, "current-schema-id");
     snprintf(buf, sizeof buf, base, 0, "-1");
     expect_parse_error(buf, 0, NULL);
+    {
+        char buf2[2200];
+        snprintf(buf2, sizeof buf2, "%.*s,\"default-spec-id\":4}", (int)strlen(buf) - 1, buf);
+        expect_parse_error(buf2, IG_ECORRUPT, "appears twice");
+        snprintf(buf2, sizeof buf2, "%s", buf);
+        char *p = strstr(buf2, "\"default-spec-id\":0");
+        assert_non_null(p);
+        p[strlen("\"default-spec-id\":")] = '4';
+        expect_parse_error(buf2, IG_ECORRUPT, "no spec with this id");
+    }
     size_t n = strlen(buf);
     memcpy(buf + n - 1, ",}", 3);
     expect_parse_error(buf, IG_ECORRUPT, NULL);
@@ -403,6 +456,7 @@ int main(void)
         cmocka_unit_test(test_partition_spec_and_sort_orders),
         cmocka_unit_test(test_new_metadata_round_trip),
         cmocka_unit_test(test_append_snapshots),
+        cmocka_unit_test(test_metadata_log_trimmed),
         cmocka_unit_test(test_unknown_members_kept),
         cmocka_unit_test(test_parse_errors),
         cmocka_unit_test(test_alloc_failures),
