@@ -4,9 +4,11 @@
 #   make fuzz                       libFuzzer targets (clang), build/fuzz/
 #   make test                       install what is missing, build, run every suite
 #   make run                        install what is missing, build, start all roles
+#   make B=dir ...                  build under dir/ instead of build/ (parallel work trees)
 #   make lint                       banned-call check and clang-format check
 
 MODE ?= release
+B ?= build
 PKGS := libmicrohttpd libnghttp2 libzstd zlib libxxhash yaml-0.1 sqlite3 libpq libpcre2-8 libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lsnappy -lpthread -lm
@@ -17,20 +19,20 @@ BASEFLAGS := -D_GNU_SOURCE -Iinclude -Isrc $(PKG_CFLAGS) -MMD -MP -fno-strict-al
 
 ifeq ($(MODE),release)
   CC := gcc
-  OUT := build
+  OUT := $(B)
   MODEFLAGS := -O2 -g -DNDEBUG
 else ifeq ($(MODE),debug)
   CC := gcc
-  OUT := build/debug
+  OUT := $(B)/debug
   MODEFLAGS := -O0 -g3 -DIG_DEBUG
 else ifeq ($(MODE),asan)
   CC := clang
-  OUT := build/asan
+  OUT := $(B)/asan
   MODEFLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
                -fno-omit-frame-pointer -DIG_DEBUG
 else ifeq ($(MODE),fuzz)
   CC := clang
-  OUT := build/fuzz
+  OUT := $(B)/fuzz
   MODEFLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
                -fno-omit-frame-pointer -DIG_DEBUG -DIG_FUZZING
 else
@@ -50,7 +52,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(OUT)/tests/%)
 TOOL_SRCS := $(shell find tools -name '*.c' 2>/dev/null | sort)
 TOOL_BINS := $(TOOL_SRCS:tools/%.c=$(OUT)/tools/%)
 FUZZ_SRCS := $(shell find tests/fuzz -maxdepth 1 -name 'fuzz_*.c' 2>/dev/null | sort)
-FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(B)/fuzz/%)
 
 .PHONY: all release debug asan unit tools fuzz test run setup lint clean bin
 all: release
@@ -90,7 +92,7 @@ fuzz:
 	@$(MAKE) --no-print-directory MODE=fuzz fuzz-bins
 .PHONY: fuzz-bins
 fuzz-bins: $(FUZZ_BINS)
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB)
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -fsanitize=fuzzer -o $@ $< $(LIB) $(PKG_LIBS)
 
