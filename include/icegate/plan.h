@@ -31,6 +31,10 @@
 #include "icegate/tables.h"
 #include "icegate/wal.h"
 
+/* Snapshot summary key holding the WAL position a snapshot covers (ig_wal_pos text form,
+ * "writer:seq,..."). Written by shift, kept by every later commit. */
+#define IG_PLAN_SUMMARY_WAL_POS "icegate.wal-position"
+
 /* A pruning predicate on a top-level column, by name (e.g. service_name = "api").
  * Scalar domain as pq_pred: i for ints/timestamps(µs), d for doubles, s for strings. */
 typedef struct ig_plan_pred {
@@ -66,10 +70,12 @@ typedef struct ig_plan {
     int64_t snapshot_id; /* -1 when the table has no snapshot (WAL only) */
     ig_wal_pos pos;      /* WAL position covered by that snapshot */
     uint64_t files_pruned, rgs_pruned; /* what pruning skipped (for stats) */
-    ig_arena arena;      /* owns keys and arrays */
+    ig_arena arena;      /* owns the keys and rgs arrays (files itself is ig_malloc'd) */
 } ig_plan;
 
-/* Plans a scan. cat may be NULL (then the WAL alone is planned: every segment). The
+/* Plans a scan. cat may be NULL (then the WAL alone is planned: every segment); so is a
+ * table that does not exist in the catalog yet or has no snapshot. When an object planned
+ * vanishes meanwhile (a newer commit covers it) the plan is redone, a few times. The
  * row groups of a file listed in the plan can be opened with ig_plan_open.
  * out is initialised here; free with ig_plan_free, also after an error. */
 int ig_plan_scan(catalog *cat, ig_store *store, const ig_plan_req *req, ig_plan *out,
