@@ -170,4 +170,16 @@ int ice_metadata_write_next(const ice_metadata *base, ig_str base_location,
                             const ice_snapshot_new *snap, int64_t now_ms, ig_buf *out,
                             ig_errbuf *eb);
 
+/* Writes the next metadata version of base without the snapshots in remove[0..nremove)
+ * (expire-snapshots; spec "Snapshot Retention Policy", Java TableMetadata.removeSnapshots):
+ * they leave `snapshots`; a snapshot-log entry naming a removed (or unknown) snapshot is
+ * dropped together with every earlier entry (the log stays a contiguous history); refs
+ * pointing at a removed snapshot are dropped; base_location is appended to metadata-log
+ * (trimmed as in ice_metadata_write_next); last-updated-ms = max(now_ms, base). No new
+ * snapshot; current-snapshot-id and last-sequence-number are unchanged. IG_EINVAL if
+ * the current snapshot is in the list, IG_ENOENT if an id is not in the table. */
+int ice_metadata_write_expire(const ice_metadata *base, ig_str base_location,
+                              const int64_t *remove, size_t nremove, int64_t now_ms, ig_buf *out,
+                              ig_errbuf *eb);
+
 #endif

@@ -1070,3 +1070,155 @@ int ice_metadata_write_next(const ice_metadata *b, ig_str base_location, const i
         return rc;
     return json_writer_finish(&w);
 }
+
+/* ---- next version without some snapshots (expire-snapshots) ------------------------- */
+
+static bool id_in(const int64_t *ids, size_t n, int64_t id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] == id)
+            return true;
+    return false;
+}
+
+/* snapshot-id of a raw ref object, or -1. */
+static int64_t ref_snapshot_id(ig_str raw, ig_errbuf *eb)
+{
+    json_reader r;
+    json_reader_init(&r, raw, eb);
+    int64_t id = -1;
+    int rc = json_obj_begin(&r);
+    ig_str k;
+    while (rc == 0 && (rc = json_obj_next_key(&r, &k)) > 0) {
+        if (ig_str_eq_cstr(k, "snapshot-id"))
+            rc = json_i64(&r, &id);
+        else
+            rc = json_skip(&r);
+    }
+    json_reader_free(&r);
+    return rc < 0 ? -1 : id;
+}
+
+static int w_expire_member(json_writer *w, const ice_metadata *b, ig_str key, ig_str raw,
+                           ig_str base_location, const int64_t *rm, size_t nrm,
+                           int64_t updated_ms, ig_errbuf *eb)
+{
+    int rc = 0;
+    json_w_key(w, key);
+    if (ig_str_eq_cstr(key, "last-updated-ms")) {
+        json_w_i64(w, updated_ms);
+    } else if (ig_str_eq_cstr(key, "snapshots")) {
+        /* b->snapshots is in array order: keep the raw text of every element not removed */
+        json_reader r;
+        json_reader_init(&r, raw, eb);
+        json_w_arr_begin(w);
+        size_t i = 0;
+        rc = json_arr_begin(&r);
+        while (rc == 0 && (rc = json_arr_next(&r)) > 0) {
+            ig_str el;
+            rc = json_raw(&r, &el);
+            if (rc == 0 && i < b->nsnapshots && !id_in(rm, nrm, b->snapshots[i].snapshot_id))
+                json_w_raw(w, el);
+            i++;
+        }
+        json_reader_free(&r);
+        json_w_arr_end(w);
+        if (rc == 0 && i != b->nsnapshots)
+            rc = ig_err(eb, IG_EINTERNAL, "iceberg expire: snapshots array does not match");
+    } else if (ig_str_eq_cstr(key, "snapshot-log")) {
+        /* Java's rule (TableMetadata.updateSnapshotLog): an entry naming a removed snapshot
+         * drops it and every earlier entry, so the log stays a contiguous history. */
+        size_t from = 0;
+        for (size_t i = 0; i < b->nsnapshot_log; i++)
+            if (id_in(rm, nrm, b->snapshot_log[i].snapshot_id) ||
+                !ice_metadata_snapshot(b, b->snapshot_log[i].snapshot_id))
+                from = i + 1;
+        json_w_arr_begin(w);
+        for (size_t i = from; i < b->nsnapshot_log; i++) {
+            json_w_obj_begin(w);
+            K(w, "timestamp-ms");
+            json_w_i64(w, b->snapshot_log[i].timestamp_ms);
+            K(w, "snapshot-id");
+            json_w_i64(w, b->snapshot_log[i].snapshot_id);
+            json_w_obj_end(w);
+        }
+        json_w_arr_end(w);
+    } else if (ig_str_eq_cstr(key, "refs")) {
+        /* refs pointing at a removed snapshot go with it (never main: the current
+         * snapshot is never removed) */
+        json_reader r;
+        json_reader_init(&r, raw, eb);
+        json_w_obj_begin(w);
+        rc = json_obj_begin(&r);
+        ig_str k;
+        while (rc == 0 && (rc = json_obj_next_key(&r, &k)) > 0) {
+            ig_str v;
+            rc = json_raw(&r, &v);
+            if (rc == 0 && !id_in(rm, nrm, ref_snapshot_id(v, NULL))) {
+                json_w_key(w, k);
+                json_w_raw(w, v);
+            }
+        }
+        json_reader_free(&r);
+        json_w_obj_end(w);
+    } else if (ig_str_eq_cstr(key, "metadata-log")) {
+        json_w_arr_begin(w);
+        size_t keep = ICE_METADATA_LOG_MAX - 1;
+        size_t from = b->nmetadata_log > keep ? b->nmetadata_log - keep : 0;
+        for (size_t i = from; i < b->nmetadata_log; i++) {
+            json_w_obj_begin(w);
+            K(w, "timestamp-ms");
+            json_w_i64(w, b->metadata_log[i].timestamp_ms);
+            K(w, "metadata-file");
+            json_w_str(w, b->metadata_log[i].metadata_file);
+            json_w_obj_end(w);
+        }
+        json_w_obj_begin(w);
+        K(w, "timestamp-ms");
+        json_w_i64(w, b->last_updated_ms);
+        K(w, "metadata-file");
+        json_w_str(w, base_location);
+        json_w_obj_end(w);
+        json_w_arr_end(w);
+    } else {
+        json_w_raw(w, raw);
+    }
+    return rc < 0 ? rc : 0;
+}
+
+int ice_metadata_write_expire(const ice_metadata *b, ig_str base_location, const int64_t *remove,
+                              size_t nremove, int64_t now_ms, ig_buf *out, ig_errbuf *eb)
+{
+    if (!base_location.len)
+        return ig_err(eb, IG_EINVAL, "iceberg expire: no base location");
+    for (size_t i = 0; i < nremove; i++) {
+        if (remove[i] == b->current_snapshot_id)
+            return ig_err(eb, IG_EINVAL, "iceberg expire: snapshot %lld is the current one",
+                          (long long)remove[i]);
+        if (!ice_metadata_snapshot(b, remove[i]))
+            return ig_err(eb, IG_ENOENT, "iceberg expire: no snapshot %lld in the table",
+                          (long long)remove[i]);
+    }
+    int64_t updated = now_ms > b->last_updated_ms ? now_ms : b->last_updated_ms;
+    static const char *const must[] = {"snapshots", "snapshot-log", "metadata-log"};
+    bool have[3] = {false};
+    json_writer w;
+    json_writer_init(&w, out);
+    json_w_obj_begin(&w);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < b->nmembers; i++) {
+        for (size_t j = 0; j < 3; j++)
+            if (ig_str_eq_cstr(b->members[i].key, must[j]))
+                have[j] = true;
+        rc = w_expire_member(&w, b, b->members[i].key, b->members[i].value, base_location, remove,
+                             nremove, updated, eb);
+    }
+    for (size_t j = 0; rc == 0 && j < 3; j++)
+        if (!have[j])
+            rc = w_expire_member(&w, b, ig_str_from(must[j]), IG_STR("[]"), base_location, remove,
+                                 nremove, updated, eb);
+    json_w_obj_end(&w);
+    if (rc)
+        return rc;
+    return json_writer_finish(&w);
+}
