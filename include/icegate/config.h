@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "icegate/err.h"
+#include "icegate/limits.h"
 
 typedef struct ig_listener_cfg {
     int port;     /* 0 disables the listener */
@@ -76,6 +77,11 @@ typedef struct ig_config {
         int64_t row_group_rows;
         int64_t page_bytes;
     } parquet;
+    struct {
+        ig_tenant_limits defaults; /* limits.<key> (include/icegate/limits.h) */
+        char *overrides_file;      /* "" = none */
+        int64_t overrides_period_ns;
+    } limits;
 } ig_config;
 
 /* Role bits for `icegate run --role`. */
@@ -89,6 +95,9 @@ int ig_roles_parse(const char *s, int *roles, ig_errbuf *eb);
  * ig_config_free even after an error. */
 int ig_config_load(ig_config *cfg, const char *path, char *const *envp, ig_errbuf *eb);
 void ig_config_free(ig_config *cfg);
+/* Parses a size: a plain integer, or a number with B, KB, MB, GB, TB (1000s) or KiB, MiB,
+ * GiB (1024s). 0 or IG_EINVAL / IG_ERANGE. */
+int ig_config_parse_bytes(const char *v, int64_t *out);
 /* Writes the effective configuration as YAML. */
 void ig_config_dump(const ig_config *cfg, FILE *out);
 

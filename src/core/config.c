@@ -91,6 +91,12 @@ static const key_desc KEYS[] = {
     {"parquet.row_group_rows", K_INT, OFF(parquet.row_group_rows), "65536", NULL, 1, 1 << 24,
      NULL},
     {"parquet.page_bytes", K_BYTES, OFF(parquet.page_bytes), "1MiB", NULL, 1024, 1 << 30, NULL},
+
+    /* Keep limits last: ig_config_dump prints the per-tenant defaults after these. The
+     * per-tenant keys (limits.max_line_size, ...) are declared in src/core/limits.c. */
+    {"limits.overrides_file", K_STR, OFF(limits.overrides_file), "", NULL, 0, 0, NULL},
+    {"limits.overrides_period", K_DURATION, OFF(limits.overrides_period_ns), "10s", NULL,
+     IG_NS_PER_S / 10, 3600 * IG_NS_PER_S, NULL},
 };
 #define NKEYS (sizeof KEYS / sizeof KEYS[0])
 
@@ -115,6 +121,13 @@ static bool is_section(const char *path, size_t plen)
 
 /* Parses sizes: a plain integer, or a number with B, KB, MB, GB (1000s) or KiB, MiB,
  * GiB (1024s); K/M/G alone are taken as binary. */
+static int parse_bytes(const char *v, int64_t *out);
+
+int ig_config_parse_bytes(const char *v, int64_t *out)
+{
+    return parse_bytes(v, out);
+}
+
 static int parse_bytes(const char *v, int64_t *out)
 {
     if (!(v[0] >= '0' && v[0] <= '9') && v[0] != '.')
@@ -284,6 +297,16 @@ static int walk(ig_config *c, yaml_document_t *doc, yaml_node_t *node, char *pat
     if (!kd && node->type == YAML_SCALAR_NODE && node->data.scalar.length == 0 &&
         node->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && is_section(path, plen))
         return 0; /* "loki:" with every key below it commented out: an empty section */
+    if (!kd && plen > 7 && strncmp(path, "limits.", 7) == 0 &&
+        node->type == YAML_SCALAR_NODE) {
+        /* A per-tenant limit's default (src/core/limits.c declares them). */
+        char msg[sizeof eb->msg];
+        int lrc = ig_tenant_limits_set(&c->limits.defaults, path + 7,
+                                       (const char *)node->data.scalar.value, msg, sizeof msg);
+        if (lrc)
+            return ig_err(eb, IG_EINVAL, "config: %s %s: %s", file, path, msg);
+        return 0;
+    }
     if (!kd) {
         /* A section name used as a scalar, or a key we do not know. */
         return ig_err(eb, IG_EINVAL, "config: %s %s: unknown key", file, plen ? path : "(root)");
@@ -368,6 +391,7 @@ int ig_roles_parse(const char *s, int *roles, ig_errbuf *eb)
 static int config_load(ig_config *c, const char *path, char *const *envp, ig_errbuf *eb)
 {
     memset(c, 0, sizeof *c);
+    ig_tenant_limits_defaults(&c->limits.defaults);
     int rc;
     for (size_t i = 0; i < NKEYS; i++)
         if ((rc = apply(c, &KEYS[i], KEYS[i].def, "default", eb)))
@@ -504,4 +528,10 @@ void ig_config_dump(const ig_config *c, FILE *out)
         dump_value(c, &KEYS[i], out);
         fputc('\n', out);
     }
+    /* The limits section is last (see KEYS): its per-tenant defaults follow. */
+    ig_buf b;
+    ig_buf_init(&b, 0);
+    if (ig_tenant_limits_yaml(&c->limits.defaults, 2, &b) == 0 && b.data)
+        fputs(b.data, out);
+    ig_buf_free(&b);
 }
