@@ -1,0 +1,259 @@
+/* compact: merge the small files of each (tenant, account, day) partition into sorted
+ * target-size files, one `replace` commit. Design note: docs/iceberg.md §8.4. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "icegate/alloc.h"
+#include "maintain/mj_internal.h"
+
+/* One batch: small files of one partition merged into one new file. */
+typedef struct batch {
+    ig_str *old;        /* full URIs of the files it replaces (in the job arena) */
+    size_t nold;
+    ig_mf_data_file nf; /* the new file (in the job arena) */
+    bool dropped;       /* no longer valid (a replaced file is gone): not committed */
+} batch;
+
+typedef struct part_ref {
+    const mj__file *f;
+} part_ref;
+
+static int cmp_ig_str_null(ig_str a, ig_str b)
+{
+    if (!a.ptr || !b.ptr)
+        return (a.ptr != NULL) - (b.ptr != NULL);
+    return ig_str_cmp(a, b);
+}
+
+/* partition, then path: groups the files of a partition together in a stable order */
+static int cmp_part(const void *x, const void *y)
+{
+    const mj__file *a = ((const part_ref *)x)->f, *b = ((const part_ref *)y)->f;
+    int c = ig_str_cmp(a->tenant, b->tenant);
+    if (!c)
+        c = cmp_ig_str_null(a->account, b->account);
+    if (!c)
+        c = a->day < b->day ? -1 : a->day > b->day;
+    if (!c)
+        c = ig_str_cmp(a->e.file.path, b->e.file.path);
+    return c;
+}
+
+static bool same_part(const mj__file *a, const mj__file *b)
+{
+    return ig_str_eq(a->tenant, b->tenant) && !cmp_ig_str_null(a->account, b->account) &&
+           a->has_day == b->has_day && a->day == b->day;
+}
+
+/* Reads, merges and writes one batch of files; fills b. */
+static int run_batch(ig_store *store, ig_table_id table, const mj__file *const *fs, size_t n,
+                     uint64_t max_memory, ig_arena *ja, batch *b, uint64_t *rows_out,
+                     ig_errbuf *eb)
+{
+    ig_arena ra;
+    ig_arena_init(&ra, (size_t)max_memory);
+    mj__rows rows = {0};
+    int64_t want = 0;
+    int rc = 0;
+    b->old = ig_arena_alloc(ja, n * sizeof *b->old);
+    if (!b->old)
+        rc = IG_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        want += fs[i]->e.file.record_count;
+        b->old[i] = ig_arena_strdup(ja, fs[i]->e.file.path);
+        if (!b->old[i].ptr)
+            rc = IG_ENOMEM;
+        else
+            rc = mj__read_rows(store, table, fs[i]->e.file.path, &ra, &rows, eb);
+    }
+    b->nold = n;
+    if (rc == 0 && (int64_t)rows.n != want)
+        rc = ig_err(eb, IG_ECORRUPT,
+                    "compact %s: files hold %zu rows, their manifest entries say %lld",
+                    ig_table_name(table), rows.n, (long long)want);
+    if (rc == 0)
+        rc = mj__sort_rows(table, &rows);
+    if (rc == 0)
+        rc = mj__write_data_file(store, table, fs[0], rows.rows, rows.n, ja, &b->nf, NULL, eb);
+    if (rc == 0)
+        *rows_out += rows.n;
+    mj__rows_free(&rows);
+    ig_arena_free(&ra);
+    return rc;
+}
+
+/* Plans and writes the batches of the view. */
+static int plan(ig_store *store, ig_table_id table, const mj__view *v, uint64_t target,
+                uint32_t min_files, uint64_t max_memory, ig_arena *ja, batch **out, size_t *nout,
+                uint64_t *rows, ig_errbuf *eb)
+{
+    *out = NULL;
+    *nout = 0;
+    if (!v->nfiles)
+        return 0;
+    part_ref *refs = ig_malloc(v->nfiles * sizeof *refs);
+    const mj__file **sel = ig_malloc(v->nfiles * sizeof *sel);
+    batch *bs = ig_calloc(v->nfiles, sizeof *bs);
+    if (!refs || !sel || !bs) {
+        ig_free(refs);
+        ig_free(sel);
+        ig_free(bs);
+        return IG_ENOMEM;
+    }
+    size_t nr = 0;
+    for (size_t i = 0; i < v->nfiles; i++)
+        if ((uint64_t)v->files[i].e.file.file_size < target && v->files[i].has_day)
+            refs[nr++].f = &v->files[i];
+    qsort(refs, nr, sizeof *refs, cmp_part);
+    size_t nb = 0;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < nr;) {
+        size_t j = i;
+        while (j < nr && same_part(refs[i].f, refs[j].f))
+            j++;
+        if (j - i >= min_files) {
+            /* greedy batches of at most `target` input bytes, at least two files each */
+            size_t k = i;
+            while (rc == 0 && k < j) {
+                size_t ns = 0;
+                uint64_t bytes = 0;
+                while (k < j && (ns < 2 || bytes + (uint64_t)refs[k].f->e.file.file_size <= target)) {
+                    bytes += (uint64_t)refs[k].f->e.file.file_size;
+                    sel[ns++] = refs[k++].f;
+                }
+                if (ns >= 2) {
+                    rc = run_batch(store, table, sel, ns, max_memory, ja, &bs[nb], rows, eb);
+                    if (rc == 0)
+                        nb++;
+                }
+            }
+        }
+        i = j;
+    }
+    ig_free(refs);
+    ig_free(sel);
+    if (rc) {
+        /* nothing committed: the files written so far are orphans already; delete them */
+        for (size_t i = 0; i < nb; i++)
+            mj__delete_uri(store, bs[i].nf.path, NULL, NULL);
+        ig_free(bs);
+        return rc;
+    }
+    *out = bs;
+    *nout = nb;
+    return 0;
+}
+
+static bool live_in(const mj__view *v, const ig_map *live, const batch *b)
+{
+    (void)v;
+    for (size_t i = 0; i < b->nold; i++)
+        if (!ig_map_find(live, b->old[i]))
+            return false;
+    return true;
+}
+
+int ig_mj_compact(catalog *cat, ig_store *store, ig_table_id table, const ig_mj_compact_opts *opts,
+                  ig_mj_result *res, ig_errbuf *eb)
+{
+    ig_mj_result dummy;
+    if (!res)
+        res = &dummy;
+    memset(res, 0, sizeof *res);
+    ig_mj_compact_opts o = {0};
+    if (opts)
+        o = *opts;
+    uint64_t target = o.target_bytes ? o.target_bytes : (uint64_t)128 << 20;
+    uint32_t min_files = o.min_files >= 2 ? o.min_files : 2;
+    uint32_t merge_at = o.merge_manifests_at ? o.merge_manifests_at : 16;
+    uint64_t max_memory = o.max_memory ? o.max_memory : (uint64_t)1 << 30;
+    const char *tname = ig_table_name(table);
+    ig_arena ja; /* the batches and their new files' entries: live across retries */
+    ig_arena_init(&ja, (size_t)1 << 30);
+    batch *bs = NULL;
+    size_t nb = 0;
+    uint64_t rows = 0;
+    int rc = 0;
+    bool planned = false;
+    for (int attempt = 0; attempt < IG_MJ_RETRIES; attempt++) {
+        catalog_table t;
+        if ((rc = catalog_table_load(cat, store, MJ_NS, tname, &t, eb)))
+            break;
+        mj__view v;
+        ig_map live, remove;
+        ig_map_init(&live, 0);
+        ig_map_init(&remove, 0);
+        ig_mf_data_file *adds = NULL;
+        size_t nadd = 0;
+        if ((rc = mj__view_load(store, &t.meta, &v, eb)))
+            goto next;
+        if (!planned) {
+            planned = true;
+            if ((rc = plan(store, table, &v, target, min_files, max_memory, &ja, &bs, &nb, &rows,
+                           eb)))
+                goto next;
+            if (o.before_commit && nb && (rc = o.before_commit(o.hook_ctx)))
+                goto next; /* the simulated crash: files written, nothing committed */
+        } else {
+            /* re-validate after a lost swap: a batch whose files are not all live any more
+             * (another compaction or retention replaced them) is dropped from this run */
+            for (size_t i = 0; rc == 0 && i < v.nfiles; i++)
+                rc = ig_map_put(&live, v.files[i].e.file.path, (void *)1, NULL);
+            for (size_t i = 0; rc == 0 && i < nb; i++)
+                if (!bs[i].dropped && !live_in(&v, &live, &bs[i])) {
+                    bs[i].dropped = true;
+                    res->partitions_skipped++;
+                    mj__delete_uri(store, bs[i].nf.path, NULL, NULL);
+                }
+            if (rc)
+                goto next;
+        }
+        adds = ig_malloc((nb + 1) * sizeof *adds);
+        if (!adds) {
+            rc = IG_ENOMEM;
+            goto next;
+        }
+        for (size_t i = 0; rc == 0 && i < nb; i++) {
+            if (bs[i].dropped)
+                continue;
+            adds[nadd++] = bs[i].nf;
+            for (size_t k = 0; rc == 0 && k < bs[i].nold; k++)
+                rc = ig_map_put(&remove, bs[i].old[k], (void *)1, NULL);
+        }
+        bool merge = v.nmanifests >= merge_at;
+        if (rc || (!nadd && !merge))
+            goto next; /* nothing to do */
+        mj__rewrite rw = {.operation = "replace",
+                          .remove = &remove,
+                          .add = adds,
+                          .nadd = nadd,
+                          .merge_all = merge};
+        rc = mj__commit_rewrite(cat, store, tname, &t, &v, &rw, eb);
+        if (rc == 0) {
+            res->commits++;
+            res->files_removed = remove.count;
+            res->files_added = nadd;
+            res->rows_rewritten = 0;
+            for (size_t i = 0; i < nb; i++)
+                if (!bs[i].dropped)
+                    res->rows_rewritten += (uint64_t)bs[i].nf.record_count;
+        }
+    next:
+        ig_free(adds);
+        ig_map_free(&live);
+        ig_map_free(&remove);
+        mj__view_free(&v);
+        catalog_table_free(&t);
+        if (rc != IG_ECONFLICT)
+            break;
+        res->conflicts++;
+        mj__backoff(attempt);
+    }
+    if (rc == IG_ECONFLICT)
+        rc = ig_err(eb, IG_ECONFLICT, "table %s: compact lost %d commits in a row", tname,
+                    IG_MJ_RETRIES);
+    (void)rows;
+    ig_free(bs);
+    ig_arena_free(&ja);
+    return rc;
+}
