@@ -32,7 +32,7 @@ typedef struct icefx {
     ig_store *store;
 } icefx;
 
-static int icefx_rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *f)
+static inline int icefx_rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *f)
 {
     (void)sb;
     (void)flag;
@@ -41,7 +41,7 @@ static int icefx_rm_cb(const char *p, const struct stat *sb, int flag, struct FT
 }
 
 /* 0 on success. */
-static int icefx_setup(icefx *fx)
+static inline int icefx_setup(icefx *fx)
 {
     memset(fx, 0, sizeof *fx);
     snprintf(fx->tmp, sizeof fx->tmp, "/tmp/ig_icefx.XXXXXX");
@@ -58,7 +58,7 @@ static int icefx_setup(icefx *fx)
     return rc;
 }
 
-static void icefx_teardown(icefx *fx)
+static inline void icefx_teardown(icefx *fx)
 {
     catalog_close(fx->cat);
     if (fx->store)
@@ -67,7 +67,7 @@ static void icefx_teardown(icefx *fx)
 }
 
 /* Reads the whole object at an absolute URI of the store into out. */
-static int icefx_get_uri(icefx *fx, ig_str uri, ig_buf *out)
+static inline int icefx_get_uri(icefx *fx, ig_str uri, ig_buf *out)
 {
     ig_buf key;
     ig_buf_init(&key, 4096);
@@ -89,7 +89,7 @@ typedef struct icefx_row {
  * rows[0]) to icegate.<table> (logs or events layout: IG_TABLE_LOGS) as an append
  * snapshot at time snap_ms, with summary icegate.wal-position = wal_pos (may be NULL).
  * *snapshot_id (may be NULL) receives the new id. Retries on conflict. 0 or an error. */
-static int icefx_append(icefx *fx, const char *tenant, const char *account,
+static inline int icefx_append(icefx *fx, const char *tenant, const char *account,
                         const icefx_row *rows, size_t n, int64_t snap_ms, const char *wal_pos,
                         int64_t *snapshot_id)
 {
@@ -272,7 +272,7 @@ typedef struct icefx_strs {
     size_t n;
 } icefx_strs;
 
-static void icefx_strs_free(icefx_strs *s)
+static inline void icefx_strs_free(icefx_strs *s)
 {
     for (size_t i = 0; i < s->n; i++)
         free(s->v[i]);
@@ -281,7 +281,7 @@ static void icefx_strs_free(icefx_strs *s)
     s->n = 0;
 }
 
-static void icefx_strs_push(icefx_strs *s, ig_str x)
+static inline void icefx_strs_push(icefx_strs *s, ig_str x)
 {
     s->v = realloc(s->v, (s->n + 1) * sizeof *s->v);
     s->v[s->n] = calloc(1, x.len + 1);
@@ -289,7 +289,7 @@ static void icefx_strs_push(icefx_strs *s, ig_str x)
     s->n++;
 }
 
-static int icefx_live(icefx *fx, icefx_strs *files, int64_t *records, int64_t *snapshot_id)
+static inline int icefx_live(icefx *fx, icefx_strs *files, int64_t *records, int64_t *snapshot_id)
 {
     memset(files, 0, sizeof *files);
     *records = 0;
@@ -339,12 +339,12 @@ static int icefx_live(icefx *fx, icefx_strs *files, int64_t *records, int64_t *s
 
 /* Every row of the live files as "<ts>|<service>|<body>" strings, sorted (a multiset
  * to compare before/after a rewrite). Also checks each file's row count. */
-static int icefx_cmp_str(const void *a, const void *b)
+static inline int icefx_cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int icefx_rows(icefx *fx, icefx_strs *out)
+static inline int icefx_rows(icefx *fx, icefx_strs *out)
 {
     memset(out, 0, sizeof *out);
     icefx_strs files;
@@ -397,7 +397,7 @@ static int icefx_rows(icefx *fx, icefx_strs *out)
 }
 
 /* Number of objects under a store prefix. */
-static size_t icefx_count(icefx *fx, const char *prefix)
+static inline size_t icefx_count(icefx *fx, const char *prefix)
 {
     ig_store_listing l;
     if (ig_store_list(fx->store, prefix, NULL, 100000, &l, NULL))
@@ -408,7 +408,7 @@ static size_t icefx_count(icefx *fx, const char *prefix)
 }
 
 /* true if the object at an absolute URI exists. */
-static bool icefx_exists(icefx *fx, ig_str uri)
+static inline bool icefx_exists(icefx *fx, ig_str uri)
 {
     ig_buf key;
     ig_buf_init(&key, 0);

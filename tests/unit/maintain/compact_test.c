@@ -1,0 +1,321 @@
+/* compact: small files of each (tenant, account, day) partition merged into one sorted
+ * file by a `replace` commit that keeps the WAL position; rows preserved exactly; a crash
+ * before the commit leaves the table unchanged and a rerun is correct; a lost swap
+ * re-validates (a concurrent append is kept, files replaced by someone else drop the
+ * partition from the run). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "icegate/maintain_jobs.h"
+#include "table/ice_fixture.h"
+
+#define T0 1700000000000LL /* ms */
+#define D0 (T0 * 1000)     /* µs */
+
+static int setup(void **state)
+{
+    icefx *fx = calloc(1, sizeof *fx);
+    *state = fx;
+    return icefx_setup(fx);
+}
+
+static int teardown(void **state)
+{
+    icefx_teardown(*state);
+    free(*state);
+    return 0;
+}
+
+static void add(icefx *fx, const char *tenant, const char *account, int k, const char *wal)
+{
+    char b1[32], b2[32], b3[32];
+    snprintf(b1, sizeof b1, "%s-%d-x", tenant, k);
+    snprintf(b2, sizeof b2, "%s-%d-y", tenant, k);
+    snprintf(b3, sizeof b3, "%s-%d-z", tenant, k);
+    /* services and times interleave across files so the merge must reorder */
+    icefx_row r[3] = {{D0 + k * 10, "web", b1}, {D0 + 100 - k, "api", b2}, {D0 + 50 + k, NULL, b3}};
+    assert_int_equal(icefx_append(fx, tenant, account, r, 3, T0 + k, wal, NULL), 0);
+}
+
+static void same_rows(icefx_strs *a, icefx_strs *b)
+{
+    assert_int_equal(a->n, b->n);
+    for (size_t i = 0; i < a->n; i++)
+        assert_string_equal(a->v[i], b->v[i]);
+}
+
+/* service_name and timestamp of the rows of a file, in file order */
+static void check_sorted(icefx *fx, const char *uri)
+{
+    ig_buf fb;
+    ig_buf_init(&fb, 0);
+    assert_int_equal(icefx_get_uri(fx, ig_str_from(uri), &fb), 0);
+    pq_file *f = NULL;
+    assert_int_equal(pq_open_mem(&f, fb.data, fb.len, NULL, NULL), 0);
+    assert_int_equal(f->nrgs, 1);
+    pq_colvec sv, ts;
+    pq_colvec_init(&sv);
+    pq_colvec_init(&ts);
+    assert_int_equal(pq_read_column(f, 0, (size_t)pq_schema_find(f->schema, "service_name"), NULL, 0, &sv, NULL), 0);
+    assert_int_equal(pq_read_column(f, 0, (size_t)pq_schema_find(f->schema, "timestamp"), NULL, 0, &ts, NULL), 0);
+    ig_str prev = IG_STR_NULL;
+    int64_t prev_ts = 0;
+    size_t k = 0;
+    for (size_t r = 0; r < ts.nvals; r++) {
+        ig_str cur = sv.def[r] == sv.max_def ? pq_colvec_bytes(&sv, k++) : IG_STR_NULL;
+        int64_t t = ((int64_t *)ts.vals)[r];
+        if (r > 0) {
+            /* nulls first, then ascending service; timestamp descending within one */
+            int c = !prev.ptr ? (cur.ptr ? -1 : 0) : !cur.ptr ? 1 : ig_str_cmp(prev, cur);
+            assert_true(c <= 0);
+            if (c == 0)
+                assert_true(prev_ts >= t);
+        }
+        prev = cur;
+        prev_ts = t;
+    }
+    pq_colvec_free(&sv);
+    pq_colvec_free(&ts);
+    pq_close(f);
+    ig_buf_free(&fb);
+}
+
+static void test_merge(void **state)
+{
+    icefx *fx = *state;
+    for (int k = 0; k < 3; k++)
+        add(fx, "t1", "a1", k, "w:1");
+    add(fx, "t1", "a2", 7, "w:2");
+    add(fx, "t2", NULL, 8, "w:3");
+    add(fx, "t2", NULL, 9, "w:4");
+    icefx_strs before, files;
+    int64_t recs, sid0;
+    assert_int_equal(icefx_rows(fx, &before), 0);
+    assert_int_equal(before.n, 18);
+    ig_mj_result res;
+    ig_errbuf eb = {{0}};
+    ig_mj_compact_opts o = {0};
+    assert_int_equal(ig_mj_compact(fx->cat, fx->store, IG_TABLE_LOGS, &o, &res, &eb), 0);
+    assert_int_equal(res.commits, 1);
+    assert_int_equal(res.files_removed, 5);
+    assert_int_equal(res.files_added, 2);
+    assert_int_equal(res.rows_rewritten, 15);
+    assert_int_equal(icefx_live(fx, &files, &recs, &sid0), 0);
+    assert_int_equal(files.n, 3);
+    assert_int_equal(recs, 18);
+    int merged = 0;
+    for (size_t i = 0; i < files.n; i++)
+        if (strstr(files.v[i], "account_id=a1/") || strstr(files.v[i], "account_id=null/")) {
+            check_sorted(fx, files.v[i]);
+            merged++;
+        }
+    assert_int_equal(merged, 2);
+    icefx_strs after;
+    assert_int_equal(icefx_rows(fx, &after), 0);
+    same_rows(&before, &after);
+    /* the replace snapshot keeps the base's WAL position */
+    catalog_table t;
+    assert_int_equal(catalog_table_load(fx->cat, fx->store, "icegate", "logs", &t, &eb), 0);
+    const ice_snapshot *s = ice_metadata_snapshot(&t.meta, t.meta.current_snapshot_id);
+    assert_true(ig_str_eq_cstr(s->operation, "replace"));
+    bool wal = false, total = false;
+    for (size_t i = 0; i < s->nsummary; i++) {
+        if (ig_str_eq_cstr(s->summary[i].key, "icegate.wal-position"))
+            wal = ig_str_eq_cstr(s->summary[i].value, "w:4");
+        if (ig_str_eq_cstr(s->summary[i].key, "total-records"))
+            total = ig_str_eq_cstr(s->summary[i].value, "18");
+    }
+    assert_true(wal);
+    assert_true(total);
+    catalog_table_free(&t);
+    /* nothing left to do: no commit */
+    assert_int_equal(ig_mj_compact(fx->cat, fx->store, IG_TABLE_LOGS, &o, &res, &eb), 0);
+    assert_int_equal(res.commits, 0);
+    icefx_strs_free(&before);
+    icefx_strs_free(&after);
+    icefx_strs_free(&files);
+}
+
+static int crash(void *ctx)
+{
+    (void)ctx;
+    return IG_ECANCELED;
+}
+
+static void test_crash_then_rerun(void **state)
+{
+    icefx *fx = *state;
+    for (int k = 0; k < 4; k++)
+        add(fx, "t1", "a1", k, "w:1");
+    icefx_strs before, files0, files1;
+    int64_t recs, sid0, sid1;
+    assert_int_equal(icefx_rows(fx, &before), 0);
+    assert_int_equal(icefx_live(fx, &files0, &recs, &sid0), 0);
+    size_t data0 = icefx_count(fx, "icegate/logs/data/");
+    ig_mj_result res;
+    ig_errbuf eb = {{0}};
+    ig_mj_compact_opts o = {.before_commit = crash};
+    assert_int_equal(ig_mj_compact(fx->cat, fx->store, IG_TABLE_LOGS, &o, &res, &eb), IG_ECANCELED);
+    /* files written, nothing committed: the table is exactly as before */
+    assert_int_equal(icefx_count(fx, "icegate/logs/data/"), data0 + 1);
+    assert_int_equal(icefx_live(fx, &files1, &recs, &sid1), 0);
+    assert_int_equal(sid1, sid0);
+    assert_int_equal(files1.n, files0.n);
+    icefx_strs mid;
+    assert_int_equal(icefx_rows(fx, &mid), 0);
+    same_rows(&before, &mid);
+    icefx_strs_free(&files1);
+    /* rerun: correct, rows exactly once */
+    o.before_commit = NULL;
+    assert_int_equal(ig_mj_compact(fx->cat, fx->store, IG_TABLE_LOGS, &o, &res, &eb), 0);
+    assert_int_equal(res.files_removed, 4);
+    assert_int_equal(icefx_live(fx, &files1, &recs, &sid1), 0);
+    assert_int_equal(files1.n, 1);
+    assert_int_equal(recs, 12);
+    icefx_strs after;
+    assert_int_equal(icefx_rows(fx, &after), 0);
+    same_rows(&before, &after);
+    /* the crashed run's file is an orphan: remove-orphans (no age limit) finds only it */
+    ig_mj_orphans orph;
+    ig_mj_orphan_opts oo = {.min_age_ms = -1, .dry_run = true};
+    assert_int_equal(ig_mj_remove_orphans(fx->cat, fx->store, IG_TABLE_LOGS, &oo, &orph, &res, &eb), 0);
+    assert_int_equal(orph.n, 1);
+    assert_non_null(strstr(orph.keys[0], "icegate/logs/data/tenant_id=t1/account_id=a1/"));
+    ig_mj_orphans_free(&orph);
+    icefx_strs_free(&before);
+    icefx_strs_free(&mid);
+    icefx_strs_free(&after);
+    icefx_strs_free(&files0);
+    icefx_strs_free(&files1);
+}
+
+typedef struct race {
+    icefx *fx;
+    int mode; /* 0: concurrent append; 1: concurrent compaction of the same files */
+    int calls;
+} race;
+
+static int racer(void *ctx)
+{
+    race *r = ctx;
+    r->calls++;
+    if (r->mode == 0) {
+        add(r->fx, "t1", "a1", 50, "w:9");
+    } else {
+        ig_mj_result res;
+        ig_errbuf eb = {{0}};
+        ig_mj_compact_opts o = {0};
+        assert_int_equal(ig_mj_compact(r->fx->cat, r->fx->store, IG_TABLE_LOGS, &o, &res, &eb), 0);
+        assert_int_equal(res.files_removed, 3);
+    }
+    return 0;
+}
+
+static void test_concurrent_append(void **state)
+{
+    icefx *fx = *state;
+    for (int k = 0; k < 3; k++)
+        add(fx, "t1", "a1", k, "w:1");
+    race r = {fx, 0, 0};
+    ig_mj_result res;
+    ig_errbuf eb = {{0}};
+    ig_mj_compact_opts o = {.before_commit = racer, .hook_ctx = &r};
+    assert_int_equal(ig_mj_compact(fx->cat, fx->store, IG_TABLE_LOGS, &o, &res, &eb), 0);
+    assert_int_equal(r.calls, 1);
+    assert_int_equal(res.conflicts, 1);
+    assert_int_equal(res.commits, 1);
+    assert_int_equal(res.files_removed, 3);
+    icefx_strs files;
+    int64_t recs;
+    assert_int_equal(icefx_live(fx, &files, &recs, NULL), 0);
+    assert_int_equal(files.n, 2); /* the merged file and the concurrent append */
+    assert_int_equal(recs, 12);
+    icefx_strs_free(&files);
+    /* the WAL position of the concurrent append (the new base) is the one kept */
+    catalog_table t;
+    assert_int_equal(catalog_table_load(fx->cat, fx->store, "icegate", "logs", &t, &eb), 0);
+    assert_non_null(strstr(t.meta.json.ptr, "\"icegate.wal-position\":\"w:9\""));
+    catalog_table_free(&t);
+}
+
+static void test_concurrent_compaction(void **state)
+{
+    icefx *fx = *state;
+    for (int k = 0; k < 3; k++)
+        add(fx, "t1", "a1", k, "w:1");
+    icefx_strs before;
+    assert_int_equal(icefx_rows(fx, &before), 0);
+    race r = {fx, 1, 0};
+    ig_mj_result res;
+    ig_errbuf eb = {{0}};
+    ig_mj_compact_opts o = {.before_commit = racer, .hook_ctx = &r};
+    assert_int_equal(ig_mj_compact(fx->cat, fx->store, IG_TABLE_LOGS, &o, &res, &eb), 0);
+    assert_int_equal(res.commits, 0);
+    assert_int_equal(res.partitions_skipped, 1);
+    icefx_strs files, after;
+    int64_t recs;
+    assert_int_equal(icefx_live(fx, &files, &recs, NULL), 0);
+    assert_int_equal(files.n, 1);
+    assert_int_equal(recs, 9);
+    assert_int_equal(icefx_rows(fx, &after), 0);
+    same_rows(&before, &after);
+    /* our dropped batch's file was deleted: only the winner's merged file + 3 old ones */
+    assert_int_equal(icefx_count(fx, "icegate/logs/data/"), 4);
+    icefx_strs_free(&files);
+    icefx_strs_free(&before);
+    icefx_strs_free(&after);
+}
+
+static void test_manifest_merge(void **state)
+{
+    icefx *fx = *state;
+    /* one file per partition: nothing to merge, but 5 manifests >= merge_manifests_at 4 */
+    const char *acc[] = {"a1", "a2", "a3", "a4", "a5"};
+    for (int k = 0; k < 5; k++)
+        add(fx, "t1", acc[k], k, "w:1");
+    ig_mj_result res;
+    ig_errbuf eb = {{0}};
+    ig_mj_compact_opts o = {.merge_manifests_at = 4};
+    assert_int_equal(ig_mj_compact(fx->cat, fx->store, IG_TABLE_LOGS, &o, &res, &eb), 0);
+    assert_int_equal(res.commits, 1);
+    assert_int_equal(res.files_removed, 0);
+    catalog_table t;
+    assert_int_equal(catalog_table_load(fx->cat, fx->store, "icegate", "logs", &t, &eb), 0);
+    const ice_snapshot *s = ice_metadata_snapshot(&t.meta, t.meta.current_snapshot_id);
+    ig_buf lb;
+    ig_buf_init(&lb, 0);
+    assert_int_equal(icefx_get_uri(fx, s->manifest_list, &lb), 0);
+    ig_arena a;
+    ig_arena_init(&a, 0);
+    ig_mf_list_meta lm;
+    ig_mf_list_entry *le;
+    size_t n;
+    assert_int_equal(ig_manifest_list_read(ig_buf_str(&lb), &a, &lm, &le, &n, &eb), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(le[0].existing_files_count, 5);
+    assert_int_equal(le[0].existing_rows_count, 15);
+    ig_arena_free(&a);
+    ig_buf_free(&lb);
+    catalog_table_free(&t);
+    icefx_strs files;
+    int64_t recs;
+    assert_int_equal(icefx_live(fx, &files, &recs, NULL), 0);
+    assert_int_equal(files.n, 5);
+    assert_int_equal(recs, 15);
+    icefx_strs_free(&files);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_merge, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crash_then_rerun, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_append, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_compaction, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_manifest_merge, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
