@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "icegate/buf.h"
@@ -57,6 +58,14 @@ typedef struct catalog_ops {
     int (*commit_table)(catalog *c, const char *ns, const char *table, const char *old_location,
                         const char *new_location, ig_errbuf *eb);
     int (*list_tables)(catalog *c, const char *ns, catalog_names *out, ig_errbuf *eb);
+    /* The maintain leader lease (table icegate_maintain_lease(name, holder, expires_at),
+     * created on first use; expires_at in Unix ms). ttl_ms >= 0: takes or renews lease
+     * `name` for `holder` until now_ms + ttl_ms when nobody holds it, holder holds it, or
+     * the other holder's lease expired (expires_at < now_ms): 0; else IG_EAGAIN with the
+     * current holder appended to other (may be NULL). ttl_ms < 0: releases it (deletes
+     * the row if holder holds it; 0 either way). */
+    int (*lease)(catalog *c, const char *name, const char *holder, int64_t now_ms,
+                 int64_t ttl_ms, ig_buf *other, ig_errbuf *eb);
     void (*close)(catalog *c);
 } catalog_ops;
 
@@ -106,6 +115,11 @@ static inline int catalog_commit_table(catalog *c, const char *ns, const char *t
 static inline int catalog_list_tables(catalog *c, const char *ns, catalog_names *out, ig_errbuf *eb)
 {
     return c->ops->list_tables(c, ns, out, eb);
+}
+static inline int catalog_lease(catalog *c, const char *name, const char *holder, int64_t now_ms,
+                                int64_t ttl_ms, ig_buf *other, ig_errbuf *eb)
+{
+    return c->ops->lease(c, name, holder, now_ms, ttl_ms, other, eb);
 }
 void catalog_names_free(catalog_names *l);
 

@@ -113,6 +113,25 @@ typedef struct ig_maint_outcome {
 int ig_maint_run_job(catalog *cat, ig_store *store, const ig_config *cfg, ig_maint_job j,
                      ig_maint_outcome *out);
 
+/* ---- the role (scheduler + admin routes) ------------------------------------------ */
+
+typedef struct ig_maint ig_maint;
+struct ig_http_server;
+
+/* Starts the maintain role of `icegate run` over store (borrowed; must outlive it): opens
+ * the catalog the configuration names, creates missing tables (ig_migrate; a line per
+ * change, silent otherwise) and starts the scheduler thread, which runs shift every
+ * maintain.shift_interval (0: no schedule) while holding the leader lease. *out is
+ * freed with ig_maint_stop. */
+int ig_maint_start(const ig_config *cfg, ig_store *store, ig_maint **out, ig_errbuf *eb);
+/* Stops the scheduler (waiting for a running job), releases the lease, frees. NULL ok. */
+void ig_maint_stop(ig_maint *m);
+/* Registers POST /maintain/run?job=NAME (runs the job now, answers when it finished:
+ * 200 JSON outcome; 400 naming the valid jobs; 409 when another process holds the lease;
+ * 501 for a job not built yet; 500 when the job failed) and GET /status (each job's last
+ * run) on the maintain listener. */
+int ig_maint_register_http(ig_maint *m, struct ig_http_server *s);
+
 /* Formats an outcome as one JSON object ({"job":..,"outcome":"ok"|"error"|"not
  * implemented",...}) appended to out. */
 int ig_maint_outcome_json(ig_maint_job j, const ig_maint_outcome *o, ig_buf *out);

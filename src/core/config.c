@@ -77,8 +77,8 @@ static const key_desc KEYS[] = {
 
     {"maintain.port", K_PORT, OFF(maintain.listen.port), "8080", "ICEGATE_MAINTAIN_PORT", 0, 0,
      NULL},
-    {"maintain.shift_interval", K_DURATION, OFF(maintain.shift_interval_ns), "30s", NULL,
-     IG_NS_PER_S / 10, 86400 * IG_NS_PER_S, NULL},
+    {"maintain.shift_interval", K_DURATION, OFF(maintain.shift_interval_ns), "30s", NULL, 0,
+     86400 * IG_NS_PER_S, NULL}, /* 0: no schedule (POST /maintain/run only) */
     {"maintain.compact_interval", K_DURATION, OFF(maintain.compact_interval_ns), "5m", NULL,
      IG_NS_PER_S, 86400 * IG_NS_PER_S, NULL},
     {"maintain.retention_interval", K_DURATION, OFF(maintain.retention_interval_ns), "1h", NULL,

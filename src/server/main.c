@@ -5,6 +5,7 @@
 
 #include "icegate/catalog.h"
 #include "icegate/config.h"
+#include "icegate/maintain.h"
 #include "icegate/store.h"
 #include "icegate/log.h"
 #include "icegate/version.h"
@@ -107,6 +108,66 @@ static int run_migrate(const ig_config *cfg)
     return rc ? 1 : 0;
 }
 
+/* `icegate maintain JOB`: runs the job once over every table (creating missing tables
+ * first, quietly) and prints a one-line summary. Exit 0 on success, 3 for a job not built
+ * yet, 1 on any other error. The leader lease is not taken: every job is safe beside a
+ * concurrent run (docs/iceberg.md "The maintain role"). */
+static int run_maintain(const ig_config *cfg, const char *job)
+{
+    ig_errbuf eb = {{0}};
+    if (strcmp(cfg->storage.type, "fs") != 0) {
+        fprintf(stderr, "icegate maintain: storage.type \"%s\" is not supported yet (fs)\n",
+                cfg->storage.type);
+        return 1;
+    }
+    int j = ig_maint_job_by_name(ig_str_from(job));
+    ig_store *store = NULL;
+    catalog *cat = NULL;
+    int rc = ig_store_open_fs(cfg->storage.path, &store, &eb);
+    if (rc == 0)
+        rc = catalog_open(cfg, &cat, &eb);
+    if (rc == 0) {
+        /* create missing tables; say so only when something changed */
+        char text[4096] = {0};
+        FILE *mf = fmemopen(text, sizeof text - 1, "w");
+        int changes = 0;
+        rc = mf ? ig_migrate(cat, store, mf, &changes, &eb) : IG_ENOMEM;
+        if (mf)
+            fclose(mf);
+        if (changes)
+            fputs(text, stdout);
+        if (rc == IG_EUNSUPPORTED)
+            rc = 0; /* an older table schema: the job itself says what it cannot do */
+    }
+    ig_maint_outcome o;
+    memset(&o, 0, sizeof o);
+    if (rc == 0) {
+        rc = ig_maint_run_job(cat, store, cfg, (ig_maint_job)j, &o);
+        if (rc)
+            snprintf(eb.msg, sizeof eb.msg, "%s", o.error);
+    }
+    if (rc == 0 && j == IG_JOB_SHIFT) {
+        double secs = (double)o.duration_ns / 1e9;
+        printf("shift: %llu segments, %llu rows, %llu files, %llu bytes, %llu commits, "
+               "%llu WAL segments deleted in %.3f s (%.0f rows/s)\n",
+               (unsigned long long)o.shift.segments, (unsigned long long)o.shift.rows,
+               (unsigned long long)o.shift.files, (unsigned long long)o.shift.bytes,
+               (unsigned long long)o.shift.commits, (unsigned long long)o.shift.wal_deleted, secs,
+               secs > 0 ? (double)o.shift.rows / secs : 0.0);
+    } else if (rc == 0) {
+        printf("%s: %llu files, %llu rows, %llu commits in %.3f s\n", job,
+               (unsigned long long)o.files, (unsigned long long)o.rows,
+               (unsigned long long)o.commits, (double)o.duration_ns / 1e9);
+    }
+    fflush(stdout);
+    if (rc)
+        fprintf(stderr, "icegate maintain %s: %s\n", job, eb.msg[0] ? eb.msg : ig_strerror(rc));
+    catalog_close(cat);
+    if (store)
+        ig_store_close(store);
+    return rc == 0 ? 0 : rc == IG_EUNSUPPORTED ? 3 : 1;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -183,11 +244,9 @@ int main(int argc, char **argv)
             ig_config_free(&cfg);
             return rc;
         }
+        rc = run_maintain(&cfg, o.positional[0]);
         ig_config_free(&cfg);
-        fprintf(stderr, "icegate %s: not implemented yet (Iceberg tables arrive with the maintain "
-                        "role)\n",
-                cmd);
-        return 3;
+        return rc;
     }
     fprintf(stderr, "icegate: unknown command \"%s\"\n", cmd);
     usage(stderr);

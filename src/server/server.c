@@ -13,6 +13,7 @@
 #include "icegate/grpc.h"
 #include "icegate/http.h"
 #include "icegate/ingest.h"
+#include "icegate/maintain.h"
 #include "icegate/store.h"
 #include "icegate/wal.h"
 #include "icegate/log.h"
@@ -105,22 +106,6 @@ static int h_push_elsewhere(ig_http_req *req, ig_http_resp *resp, void *ud)
                              "process\n");
 }
 
-static int h_status(ig_http_req *req, ig_http_resp *resp, void *ud)
-{
-    /* No maintenance job has been built yet: report each job as never run. */
-    static const char *jobs[] = {"shift", "compact", "retention", "expire-snapshots",
-                                 "remove-orphans"};
-    resp->status = 200;
-    ig_http_resp_header(resp, "Content-Type", "application/json");
-    ig_buf_append_cstr(&resp->body, "{\"version\":\"" IG_VERSION "\",\"jobs\":{");
-    for (size_t i = 0; i < sizeof jobs / sizeof jobs[0]; i++)
-        ig_buf_printf(&resp->body,
-                      "%s\"%s\":{\"implemented\":false,\"last_run\":null,\"duration_seconds\":"
-                      "null,\"outcome\":null}",
-                      i ? "," : "", jobs[i]);
-    return ig_buf_append_cstr(&resp->body, "}}");
-}
-
 static int mkdir_p(const char *path)
 {
     char tmp[4096];
@@ -180,6 +165,16 @@ int ig_server_run(const ig_config *cfg, int roles)
         }
     }
 
+    ig_maint *maint = NULL;
+    if (rc == 0 && (roles & IG_ROLE_MAINTAIN)) {
+        if ((!store && ig_store_open_fs(cfg->storage.path, &store, &eb)) ||
+            ig_maint_start(cfg, store, &maint, &eb)) {
+            fprintf(stderr, "icegate: cannot start maintain: %s\n",
+                    eb.msg[0] ? eb.msg : "out of memory");
+            rc = 1;
+        }
+    }
+
     ig_http_server *servers[NLISTENERS] = {0};
     ig_grpc_server *grpc = NULL;
     for (size_t i = 0; i < NLISTENERS && rc == 0; i++) {
@@ -225,7 +220,7 @@ int ig_server_run(const ig_config *cfg, int roles)
                 ig_http_route(s, "GET", "/-/healthy", h_ready, (void *)l);
             }
             if (!strcmp(l->name, "maintain"))
-                ig_http_route(s, "GET", "/status", h_status, (void *)l);
+                ig_maint_register_http(maint, s);
             if (!strcmp(l->name, "otlp_http"))
                 ig_ingest_register_http(ingest, s);
             if (!strcmp(l->name, "loki")) {
@@ -281,7 +276,9 @@ int ig_server_run(const ig_config *cfg, int roles)
         ig_grpc_server_drain(grpc, left > 0 ? left : 0);
         ig_grpc_server_free(grpc);
     }
-    /* Requests are answered: flush what the WAL still holds, then release the store. */
+    /* Requests are answered: stop the scheduler (a running job finishes first). */
+    ig_maint_stop(maint);
+    /* Flush what the WAL still holds, then release the store. */
     ig_ingest_free(ingest);
     ig_wal_close(wal);
     if (store)

@@ -6,6 +6,8 @@
 #include <libpq-fe.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "icegate/alloc.h"
@@ -270,6 +272,64 @@ static void pg_close(catalog *base)
     ig_free(c);
 }
 
+/* ---- the maintain lease ----------------------------------------------------------------- */
+
+static int pg_lease(catalog *base, const char *name, const char *holder, int64_t now_ms,
+                    int64_t ttl_ms, ig_buf *other, ig_errbuf *eb)
+{
+    pg_catalog *c = (pg_catalog *)base;
+    char now[32], exp[32];
+    snprintf(now, sizeof now, "%lld", (long long)now_ms);
+    snprintf(exp, sizeof exp, "%lld", (long long)(now_ms + (ttl_ms > 0 ? ttl_ms : 0)));
+    pthread_mutex_lock(&c->mu);
+    int rc;
+    PGresult *r = pg_run(c,
+                         "CREATE TABLE IF NOT EXISTS icegate_maintain_lease ("
+                         " name VARCHAR(255) NOT NULL PRIMARY KEY,"
+                         " holder VARCHAR(255) NOT NULL,"
+                         " expires_at BIGINT NOT NULL)",
+                         NULL, &rc, "lease table", eb);
+    if (r)
+        PQclear(r);
+    if (rc == 0 && ttl_ms < 0) {
+        const char *args[] = {name, holder, NULL};
+        r = pg_run(c, "DELETE FROM icegate_maintain_lease WHERE name = $1 AND holder = $2", args,
+                   &rc, "lease release", eb);
+        if (r)
+            PQclear(r);
+    } else if (rc == 0) {
+        const char *args[] = {name, holder, exp, now, NULL};
+        int changes = 0;
+        r = pg_run(c,
+                   "UPDATE icegate_maintain_lease SET holder = $2, expires_at = CAST($3 AS BIGINT) "
+                   "WHERE name = $1 AND (holder = $2 OR expires_at < CAST($4 AS BIGINT))",
+                   args, &rc, "lease", eb);
+        if (r) {
+            changes = (int)strtol(PQcmdTuples(r), NULL, 10);
+            PQclear(r);
+        }
+        if (rc == 0 && changes != 1) {
+            const char *iargs[] = {name, holder, exp, NULL};
+            r = pg_run(c,
+                       "INSERT INTO icegate_maintain_lease (name, holder, expires_at) VALUES "
+                       "($1, $2, CAST($3 AS BIGINT)) ON CONFLICT (name) DO NOTHING",
+                       iargs, &rc, "lease", eb);
+            if (r) {
+                changes = (int)strtol(PQcmdTuples(r), NULL, 10);
+                PQclear(r);
+            }
+        }
+        if (rc == 0 && changes != 1) {
+            const char *qargs[] = {name, NULL};
+            int rows = pg_rows(c, "SELECT holder FROM icegate_maintain_lease WHERE name = $1",
+                               qargs, NULL, other, "lease", eb);
+            rc = rows < 0 ? rows : ig_err(eb, IG_EAGAIN, "lease %s is held by another holder", name);
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    return rc;
+}
+
 static const catalog_ops PG_OPS = {
     .create_namespace = pg_create_namespace,
     .namespace_exists = pg_namespace_exists,
@@ -278,6 +338,7 @@ static const catalog_ops PG_OPS = {
     .load_table = pg_load_table,
     .commit_table = pg_commit_table,
     .list_tables = pg_list_tables,
+    .lease = pg_lease,
     .close = pg_close,
 };
 

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <string.h>
 #include <stdbool.h>
 #include <sys/stat.h>
@@ -286,6 +287,51 @@ static int sq_list_tables(catalog *base, const char *ns, catalog_names *out, ig_
     return rc < 0 ? rc : 0;
 }
 
+/* ---- the maintain lease ----------------------------------------------------------------- */
+
+static const char SQ_LEASE_TABLE[] = "CREATE TABLE IF NOT EXISTS icegate_maintain_lease ("
+                                     " name VARCHAR(255) NOT NULL PRIMARY KEY,"
+                                     " holder VARCHAR(255) NOT NULL,"
+                                     " expires_at BIGINT NOT NULL)";
+
+static int sq_lease(catalog *base, const char *name, const char *holder, int64_t now_ms,
+                    int64_t ttl_ms, ig_buf *other, ig_errbuf *eb)
+{
+    sq_catalog *c = (sq_catalog *)base;
+    char now[32], exp[32];
+    snprintf(now, sizeof now, "%lld", (long long)now_ms);
+    snprintf(exp, sizeof exp, "%lld", (long long)(now_ms + (ttl_ms > 0 ? ttl_ms : 0)));
+    pthread_mutex_lock(&c->mu);
+    int rc = sq_exec(c, SQ_LEASE_TABLE, NULL, NULL, "lease table", eb);
+    if (rc == 0 && ttl_ms < 0) {
+        const char *args[] = {name, holder, NULL};
+        rc = sq_exec(c, "DELETE FROM icegate_maintain_lease WHERE name = ?1 AND holder = ?2",
+                     args, NULL, "lease release", eb);
+    } else if (rc == 0) {
+        const char *args[] = {name, holder, exp, now, NULL};
+        int changes = 0;
+        rc = sq_exec(c,
+                     "UPDATE icegate_maintain_lease SET holder = ?2, expires_at = CAST(?3 AS "
+                     "BIGINT) WHERE name = ?1 AND (holder = ?2 OR expires_at < CAST(?4 AS BIGINT))",
+                     args, &changes, "lease", eb);
+        if (rc == 0 && changes != 1) {
+            const char *iargs[] = {name, holder, exp, NULL};
+            rc = sq_exec(c,
+                         "INSERT INTO icegate_maintain_lease (name, holder, expires_at) VALUES "
+                         "(?1, ?2, CAST(?3 AS BIGINT)) ON CONFLICT (name) DO NOTHING",
+                         iargs, &changes, "lease", eb);
+        }
+        if (rc == 0 && changes != 1) {
+            const char *qargs[] = {name, NULL};
+            int rows = sq_query(c, "SELECT holder FROM icegate_maintain_lease WHERE name = ?1",
+                                qargs, NULL, other, "lease", eb);
+            rc = rows < 0 ? rows : ig_err(eb, IG_EAGAIN, "lease %s is held by another holder", name);
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    return rc;
+}
+
 static void sq_close(catalog *base)
 {
     sq_catalog *c = (sq_catalog *)base;
@@ -303,6 +349,7 @@ static const catalog_ops SQ_OPS = {
     .load_table = sq_load_table,
     .commit_table = sq_commit_table,
     .list_tables = sq_list_tables,
+    .lease = sq_lease,
     .close = sq_close,
 };
 
