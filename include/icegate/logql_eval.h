@@ -83,6 +83,8 @@ typedef struct lq_out {
     ig_str line;      /* the line after line_format */
     double value;     /* the unwrapped value (when the query has unwrap) */
     bool has_value;   /* false when unwrap conversion failed (then __error__ is set) */
+    const uint8_t *cats; /* category of each label, parallel to labels.v: 0 stream label,
+                            1 structured metadata, 2 parsed/formatted (categorize-labels) */
 } lq_out;
 
 /* Runs one entry through the pipeline. Returns true when the entry passes every filter;
