@@ -72,6 +72,7 @@ typedef struct ig_config {
         int64_t retention_interval_ns;
         int64_t wal_grace_ns;
         int64_t target_file_bytes;
+        int64_t lease_ttl_ns; /* leader lease lifetime (renewed at every scheduled run) */
     } maintain;
     struct {
         int64_t row_group_rows;

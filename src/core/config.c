@@ -87,6 +87,8 @@ static const key_desc KEYS[] = {
      86400 * IG_NS_PER_S, NULL},
     {"maintain.target_file_bytes", K_BYTES, OFF(maintain.target_file_bytes), "128MiB", NULL,
      1 << 20, 1LL << 34, NULL},
+    {"maintain.lease_ttl", K_DURATION, OFF(maintain.lease_ttl_ns), "60s", NULL, IG_NS_PER_S,
+     86400 * IG_NS_PER_S, NULL},
 
     {"parquet.row_group_rows", K_INT, OFF(parquet.row_group_rows), "65536", NULL, 1, 1 << 24,
      NULL},
