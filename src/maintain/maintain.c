@@ -17,7 +17,6 @@
 #include "icegate/version.h"
 
 #define LEASE_NAME "maintain"
-#define LEASE_TTL_MIN_MS 60000
 
 /* ---- lease ------------------------------------------------------------------------- */
 
@@ -299,8 +298,10 @@ int ig_maint_start(const ig_config *cfg, ig_store *store, ig_maint **out, ig_err
     char rnd[37] = "0";
     (void)ice_uuid4(rnd);
     snprintf(m->holder, sizeof m->holder, "%s:%d:%.8s", host, (int)getpid(), rnd);
-    int64_t ttl = 3 * cfg->maintain.shift_interval_ns / IG_NS_PER_MS;
-    m->lease_ttl_ms = ttl > LEASE_TTL_MIN_MS ? ttl : LEASE_TTL_MIN_MS;
+    /* The lease must outlive the gap between two scheduled runs (which renew it). */
+    int64_t ttl = cfg->maintain.lease_ttl_ns / IG_NS_PER_MS;
+    int64_t need = 2 * cfg->maintain.shift_interval_ns / IG_NS_PER_MS;
+    m->lease_ttl_ms = ttl > need ? ttl : need;
     int rc = catalog_open(cfg, &m->cat, eb);
     if (rc == 0) {
         /* create missing tables; quiet unless something changed */
