@@ -45,13 +45,28 @@ static bool same_part(const mj__file *a, const mj__file *b)
            a->has_day == b->has_day && a->day == b->day;
 }
 
+/* Decoded memory a file needs as row trees: a pq_value per leaf value (nulls included,
+ * from the manifest's value counts) and per top-level field of each row, plus its bytes
+ * several times over for decompressed strings. Without metrics: a pessimistic ratio. */
+static uint64_t est_memory(const mj__file *f, size_t ntop)
+{
+    uint64_t values = 0;
+    for (size_t i = 0; i < f->e.file.nmetrics; i++)
+        if (f->e.file.metrics[i].value_count > 0)
+            values += (uint64_t)f->e.file.metrics[i].value_count;
+    if (!values)
+        return (uint64_t)f->e.file.file_size * 64;
+    values += (uint64_t)f->e.file.record_count * ntop;
+    return values * sizeof(pq_value) + (uint64_t)f->e.file.file_size * 8;
+}
+
 /* Reads, merges and writes one batch of files; fills b. */
 static int run_batch(ig_store *store, ig_table_id table, const mj__file *const *fs, size_t n,
-                     uint64_t max_memory, ig_arena *ja, batch *b, uint64_t *rows_out,
-                     ig_errbuf *eb)
+                     uint64_t max_memory, size_t rg_rows, ig_arena *ja, batch *b,
+                     uint64_t *rows_out, ig_errbuf *eb)
 {
     ig_arena ra;
-    ig_arena_init(&ra, (size_t)max_memory);
+    ig_arena_init(&ra, (size_t)max_memory * 2); /* slack over the estimate */
     mj__rows rows = {0};
     int64_t want = 0;
     int rc = 0;
@@ -74,7 +89,8 @@ static int run_batch(ig_store *store, ig_table_id table, const mj__file *const *
     if (rc == 0)
         rc = mj__sort_rows(table, &rows);
     if (rc == 0)
-        rc = mj__write_data_file(store, table, fs[0], rows.rows, rows.n, ja, &b->nf, NULL, eb);
+        rc = mj__write_data_file(store, table, fs[0], rows.rows, rows.n, rg_rows, ja, &b->nf,
+                                 NULL, eb);
     if (rc == 0)
         *rows_out += rows.n;
     mj__rows_free(&rows);
@@ -84,8 +100,8 @@ static int run_batch(ig_store *store, ig_table_id table, const mj__file *const *
 
 /* Plans and writes the batches of the view. */
 static int plan(ig_store *store, ig_table_id table, const mj__view *v, uint64_t target,
-                uint32_t min_files, uint64_t max_memory, ig_arena *ja, batch **out, size_t *nout,
-                uint64_t *rows, ig_errbuf *eb)
+                uint32_t min_files, uint64_t max_memory, size_t rg_rows, ig_arena *ja,
+                batch **out, size_t *nout, uint64_t *rows, uint64_t *skipped, ig_errbuf *eb)
 {
     *out = NULL;
     *nout = 0;
@@ -107,24 +123,43 @@ static int plan(ig_store *store, ig_table_id table, const mj__view *v, uint64_t 
     qsort(refs, nr, sizeof *refs, cmp_part);
     size_t nb = 0;
     int rc = 0;
+    size_t ntop = 0;
+    ig_table_fields(table, &ntop);
     for (size_t i = 0; rc == 0 && i < nr;) {
         size_t j = i;
         while (j < nr && same_part(refs[i].f, refs[j].f))
             j++;
         if (j - i >= min_files) {
-            /* greedy batches of at most `target` input bytes, at least two files each */
+            /* greedy batches of at most `target` input bytes and `max_memory` decoded
+             * (estimated), at least two files each */
             size_t k = i;
             while (rc == 0 && k < j) {
                 size_t ns = 0;
-                uint64_t bytes = 0;
-                while (k < j && (ns < 2 || bytes + (uint64_t)refs[k].f->e.file.file_size <= target)) {
-                    bytes += (uint64_t)refs[k].f->e.file.file_size;
+                uint64_t bytes = 0, mem = 0;
+                while (k < j) {
+                    uint64_t fb = (uint64_t)refs[k].f->e.file.file_size;
+                    uint64_t fm = est_memory(refs[k].f, ntop);
+                    if (ns && (bytes + fb > target || mem + fm > max_memory))
+                        break;
+                    if (!ns && fm > max_memory / 2) {
+                        k++; /* too big to merge with anything within the memory cap */
+                        continue;
+                    }
+                    bytes += fb;
+                    mem += fm;
                     sel[ns++] = refs[k++].f;
                 }
-                if (ns >= 2) {
-                    rc = run_batch(store, table, sel, ns, max_memory, ja, &bs[nb], rows, eb);
-                    if (rc == 0)
-                        nb++;
+                if (ns < 2)
+                    continue;
+                ig_errbuf be = {{0}};
+                rc = run_batch(store, table, sel, ns, max_memory, rg_rows, ja, &bs[nb], rows, &be);
+                if (rc == 0) {
+                    nb++;
+                } else if (rc == IG_ENOMEM || rc == IG_ETOOBIG) {
+                    (*skipped)++; /* the estimate was wrong: leave this batch as it is */
+                    rc = 0;
+                } else if (eb) {
+                    *eb = be;
                 }
             }
         }
@@ -167,6 +202,7 @@ int ig_mj_compact(catalog *cat, ig_store *store, ig_table_id table, const ig_mj_
     uint32_t min_files = o.min_files >= 2 ? o.min_files : 2;
     uint32_t merge_at = o.merge_manifests_at ? o.merge_manifests_at : 16;
     uint64_t max_memory = o.max_memory ? o.max_memory : (uint64_t)1 << 30;
+    size_t rg_rows = o.row_group_rows ? o.row_group_rows : 65536;
     const char *tname = ig_table_name(table);
     ig_arena ja; /* the batches and their new files' entries: live across retries */
     ig_arena_init(&ja, (size_t)1 << 30);
@@ -189,8 +225,8 @@ int ig_mj_compact(catalog *cat, ig_store *store, ig_table_id table, const ig_mj_
             goto next;
         if (!planned) {
             planned = true;
-            if ((rc = plan(store, table, &v, target, min_files, max_memory, &ja, &bs, &nb, &rows,
-                           eb)))
+            if ((rc = plan(store, table, &v, target, min_files, max_memory, rg_rows, &ja, &bs,
+                           &nb, &rows, &res->partitions_skipped, eb)))
                 goto next;
             if (o.before_commit && nb && (rc = o.before_commit(o.hook_ctx)))
                 goto next; /* the simulated crash: files written, nothing committed */

@@ -509,8 +509,8 @@ static int emit_row(void *ctx, const pq_value *row)
     return 0;
 }
 
-int mj__read_rows(ig_store *store, ig_table_id t, ig_str uri, ig_arena *a, mj__rows *out,
-                  ig_errbuf *eb)
+int mj__scan_rows(ig_store *store, ig_table_id t, ig_str uri,
+                  int (*emit)(void *ctx, const pq_value *row), void *ctx, ig_errbuf *eb)
 {
     ig_buf buf;
     ig_buf_init(&buf, MJ_DATA_FILE_MAX);
@@ -546,12 +546,11 @@ int mj__read_rows(ig_store *store, ig_table_id t, ig_str uri, ig_arena *a, mj__r
         pq_colvec_init(&vecs[c]);
         ptrs[c] = &vecs[c];
     }
-    emit_ctx ec = {a, out};
     for (size_t rg = 0; rg < f->nrgs && rc == 0; rg++) {
         for (size_t c = 0; c < ts->ncols && rc == 0; c++)
             rc = pq_read_column(f, rg, c, NULL, 0, &vecs[c], eb);
         if (rc == 0)
-            rc = pq_assemble(f->schema, ptrs, &scratch, emit_row, &ec, eb);
+            rc = pq_assemble(f->schema, ptrs, &scratch, emit, ctx, eb);
     }
 done:
     if (vecs)
@@ -564,6 +563,13 @@ done:
     ig_arena_free(&scratch);
     ig_buf_free(&buf);
     return rc;
+}
+
+int mj__read_rows(ig_store *store, ig_table_id t, ig_str uri, ig_arena *a, mj__rows *out,
+                  ig_errbuf *eb)
+{
+    emit_ctx ec = {a, out};
+    return mj__scan_rows(store, t, uri, emit_row, &ec, eb);
 }
 
 int mj__top_index(ig_table_id t, const char *name)
@@ -688,44 +694,70 @@ static int path_escape(ig_buf *b, ig_str s)
     return 0;
 }
 
-int mj__write_data_file(ig_store *store, ig_table_id t, const mj__file *like, pq_value *const *rows,
-                        size_t n, ig_arena *a, ig_mf_data_file *out, ig_buf *key_out,
-                        ig_errbuf *eb)
+void mj__dfw_free(mj__dfw *d)
 {
-    const pq_schema *sch = ig_table_schema(t);
-    ig_buf fb, key, uri, sj;
-    ig_buf_init(&fb, MJ_DATA_FILE_MAX);
-    ig_buf_init(&key, 4096);
-    ig_buf_init(&uri, 8192);
+    pq_writer_free(d->w);
+    d->w = NULL;
+    ig_buf_free(&d->fb);
+    ig_buf_free(&d->key);
+    ig_buf_free(&d->uri);
+}
+
+int mj__dfw_open(mj__dfw *d, ig_store *store, ig_table_id t, const mj__file *like, size_t rg_rows,
+                 ig_errbuf *eb)
+{
+    memset(d, 0, sizeof *d);
+    d->t = t;
+    d->like = like;
+    ig_buf_init(&d->fb, MJ_DATA_FILE_MAX);
+    ig_buf_init(&d->key, 4096);
+    ig_buf_init(&d->uri, 8192);
+    ig_buf sj;
     ig_buf_init(&sj, (size_t)1 << 20);
-    pq_writer *w = NULL;
+    char uuid[37];
+    int y = 1970;
+    unsigned mo = 1, dd = 1;
+    ig_civil_from_days(like->day, &y, &mo, &dd);
+    ig_buf *key = &d->key;
+    int rc = ice_uuid4(uuid);
+    if (rc || (rc = ig_buf_printf(key, "icegate/%s/data/tenant_id=", ig_table_name(t))) ||
+        (rc = path_escape(key, like->tenant)) || (rc = ig_buf_append_cstr(key, "/account_id=")) ||
+        (rc = like->account.ptr ? path_escape(key, like->account)
+                                : ig_buf_append_cstr(key, "null")) ||
+        (rc = ig_buf_printf(key, "/timestamp_day=%04d-%02u-%02u/%s.parquet", y, mo, dd, uuid)) ||
+        (rc = ig_store_uri(store, key->data, &d->uri)) || (rc = ice_schema_json(t, &sj)))
+        goto done;
+    pq_writer_opts o = {.row_group_rows = rg_rows ? rg_rows : 65536};
+    if ((rc = pq_writer_new(&d->w, ig_table_schema(t), &o, pq_sink_buf(&d->fb), eb)) == 0)
+        rc = pq_writer_add_kv(d->w, "iceberg.schema", sj.data);
+done:
+    ig_buf_free(&sj);
+    if (rc)
+        mj__dfw_free(d);
+    return rc;
+}
+
+int mj__dfw_add(mj__dfw *d, const pq_value *row, ig_errbuf *eb)
+{
+    int rc = pq_writer_append_row(d->w, row, eb);
+    if (rc == 0)
+        d->rows++;
+    return rc;
+}
+
+int mj__dfw_finish(mj__dfw *d, ig_store *store, ig_arena *a, ig_mf_data_file *out, ig_errbuf *eb)
+{
+    const pq_schema *sch = ig_table_schema(d->t);
+    const mj__file *like = d->like;
     pq_write_result res;
     memset(&res, 0, sizeof res);
-    bool have_res = false;
-    char uuid[37];
     memset(out, 0, sizeof *out);
-    int y = 1970;
-    unsigned mo = 1, d = 1;
-    ig_civil_from_days(like->day, &y, &mo, &d);
-    int rc = ice_uuid4(uuid);
-    if (rc || (rc = ig_buf_printf(&key, "icegate/%s/data/tenant_id=", ig_table_name(t))) ||
-        (rc = path_escape(&key, like->tenant)) ||
-        (rc = ig_buf_append_cstr(&key, "/account_id=")) ||
-        (rc = like->account.ptr ? path_escape(&key, like->account)
-                                : ig_buf_append_cstr(&key, "null")) ||
-        (rc = ig_buf_printf(&key, "/timestamp_day=%04d-%02u-%02u/%s.parquet", y, mo, d, uuid)) ||
-        (rc = ig_store_uri(store, key.data, &uri)) || (rc = ice_schema_json(t, &sj)))
-        goto done;
-    pq_writer_opts o = {0};
-    if ((rc = pq_writer_new(&w, sch, &o, pq_sink_buf(&fb), eb)) ||
-        (rc = pq_writer_add_kv(w, "iceberg.schema", sj.data)))
-        goto done;
-    for (size_t i = 0; i < n && rc == 0; i++)
-        rc = pq_writer_append_row(w, rows[i], eb);
-    if (rc || (rc = pq_writer_close(w, &res, eb)))
-        goto done;
-    have_res = true;
-    if ((rc = ig_store_put_if_absent(store, key.data, fb.data, fb.len, eb)))
+    int rc = pq_writer_close(d->w, &res, eb);
+    if (rc) {
+        pq_write_result_free(&res);
+        return rc;
+    }
+    if ((rc = ig_store_put_if_absent(store, d->key.data, d->fb.data, d->fb.len, eb)))
         goto done;
     ig_mf_metric *metrics = NULL;
     size_t nm = 0;
@@ -733,7 +765,7 @@ int mj__write_data_file(ig_store *store, ig_table_id t, const mj__file *like, pq
         goto done;
     ig_mf_pvalue *pv = ig_arena_alloc(a, (like->e.file.npartition + 1) * sizeof *pv);
     int64_t *splits = ig_arena_alloc(a, (res.nrow_groups + 1) * sizeof *splits);
-    ig_str path = ig_arena_strdup(a, ig_buf_str(&uri));
+    ig_str path = ig_arena_strdup(a, ig_buf_str(&d->uri));
     if (!pv || !splits || !path.ptr) {
         rc = IG_ENOMEM;
         goto done;
@@ -752,22 +784,32 @@ int mj__write_data_file(ig_store *store, ig_table_id t, const mj__file *like, pq
     out->partition = pv;
     out->npartition = like->e.file.npartition;
     out->record_count = (int64_t)res.num_rows;
-    out->file_size = (int64_t)fb.len;
+    out->file_size = (int64_t)d->fb.len;
     out->metrics = metrics;
     out->nmetrics = nm;
     out->split_offsets = splits;
     out->nsplit_offsets = res.nrow_groups;
     out->has_sort_order_id = true;
     out->sort_order_id = ICE_SORT_ORDER_ID;
-    if (key_out)
-        rc = ig_buf_append_str(key_out, ig_buf_str(&key));
 done:
-    if (have_res)
-        pq_write_result_free(&res);
-    pq_writer_free(w);
-    ig_buf_free(&fb);
-    ig_buf_free(&key);
-    ig_buf_free(&uri);
-    ig_buf_free(&sj);
+    pq_write_result_free(&res);
+    return rc;
+}
+
+int mj__write_data_file(ig_store *store, ig_table_id t, const mj__file *like, pq_value *const *rows,
+                        size_t n, size_t rg_rows, ig_arena *a, ig_mf_data_file *out,
+                        ig_buf *key_out, ig_errbuf *eb)
+{
+    mj__dfw d;
+    int rc = mj__dfw_open(&d, store, t, like, rg_rows, eb);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = mj__dfw_add(&d, rows[i], eb);
+    if (rc == 0)
+        rc = mj__dfw_finish(&d, store, a, out, eb);
+    if (rc == 0 && key_out)
+        rc = ig_buf_append_str(key_out, ig_buf_str(&d.key));
+    mj__dfw_free(&d);
     return rc;
 }

@@ -98,6 +98,11 @@ void mj__rows_free(mj__rows *r);
  * IG_EUNSUPPORTED otherwise). */
 int mj__read_rows(ig_store *store, ig_table_id t, ig_str uri, ig_arena *a, mj__rows *out,
                   ig_errbuf *eb);
+/* Calls emit for every row of the Parquet data file at uri, one row group decoded at a
+ * time (the row is valid during the call only). The file must have the table's schema
+ * (IG_EUNSUPPORTED otherwise). */
+int mj__scan_rows(ig_store *store, ig_table_id t, ig_str uri,
+                  int (*emit)(void *ctx, const pq_value *row), void *ctx, ig_errbuf *eb);
 /* Sorts rows in the table's sort order (docs/iceberg.md §2). Stable. */
 int mj__sort_rows(ig_table_id t, mj__rows *r);
 /* Index of a top-level column in a row's items, or -1. */
@@ -106,9 +111,27 @@ int mj__top_index(ig_table_id t, const char *name);
 /* Writes rows [from, to) as one Parquet data file of partition `like` (its partition
  * values are copied) under icegate/<table>/data/<partition path>/<uuid>.parquet and
  * fills *out (memory in a): full URI, partition, counts, size, metrics, split offsets,
- * sort order 1. The store key is appended to key (may be NULL). */
+ * sort order 1. Row groups of rg_rows rows (0: 65536). The store key is appended to key
+ * (may be NULL). */
 int mj__write_data_file(ig_store *store, ig_table_id t, const mj__file *like, pq_value *const *rows,
-                        size_t n, ig_arena *a, ig_mf_data_file *out, ig_buf *key, ig_errbuf *eb);
+                        size_t n, size_t rg_rows, ig_arena *a, ig_mf_data_file *out, ig_buf *key,
+                        ig_errbuf *eb);
+
+/* A data file being written row by row (streaming form of mj__write_data_file). */
+typedef struct mj__dfw {
+    pq_writer *w;
+    ig_buf fb, key, uri;
+    ig_table_id t;
+    const mj__file *like;
+    uint64_t rows;
+} mj__dfw;
+int mj__dfw_open(mj__dfw *d, ig_store *store, ig_table_id t, const mj__file *like, size_t rg_rows,
+                 ig_errbuf *eb);
+int mj__dfw_add(mj__dfw *d, const pq_value *row, ig_errbuf *eb);
+/* Closes the Parquet file, stores it (put-if-absent) and fills *out (memory in a). */
+int mj__dfw_finish(mj__dfw *d, ig_store *store, ig_arena *a, ig_mf_data_file *out, ig_errbuf *eb);
+/* Frees (abandons the file when not finished). */
+void mj__dfw_free(mj__dfw *d);
 
 int64_t mj__now_ms(int64_t given);
 /* Sleeps a little before a retry (attempt 0, 1, ...). */

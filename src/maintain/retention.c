@@ -46,6 +46,23 @@ static verdict judge(const mj__file *f, int32_t ts_id, int64_t cutoff_us, bool k
     return keep_partial ? KEEP : REWRITE; /* no bounds: the day straddles the cutoff */
 }
 
+typedef struct keep_ctx {
+    mj__dfw *d;
+    int ts_idx;
+    int64_t cutoff;
+    uint64_t seen;
+} keep_ctx;
+
+static int keep_row(void *ctx, const pq_value *row)
+{
+    keep_ctx *k = ctx;
+    k->seen++;
+    const pq_value *ts = &row->items[k->ts_idx];
+    if (ts->kind != PQ_V_INT || ts->i < k->cutoff)
+        return 0;
+    return mj__dfw_add(k->d, row, NULL);
+}
+
 static int32_t ts_field_id(ig_table_id t)
 {
     size_t n = 0;
@@ -80,8 +97,8 @@ int ig_mj_retention(catalog *cat, ig_store *store, ig_table_id table,
         mj__view v;
         ig_map remove;
         ig_map_init(&remove, 0);
-        ig_arena a; /* new files' entries and rows being rewritten */
-        ig_arena_init(&a, (size_t)4 << 30);
+        ig_arena a; /* the new files' manifest entries */
+        ig_arena_init(&a, (size_t)256 << 20);
         ig_mf_data_file *adds = NULL;
         size_t nadd = 0, capadd = 0;
         uint64_t rows_removed = 0, rows_rewritten = 0, dropped = 0;
@@ -104,20 +121,19 @@ int ig_mj_retention(catalog *cat, ig_store *store, ig_table_id table,
                 dropped++;
                 continue;
             }
-            /* partly expired: keep the rows at or after the cutoff in a new file */
-            mj__rows rows = {0};
-            ig_arena ra;
-            ig_arena_init(&ra, (size_t)4 << 30);
-            rc = mj__read_rows(store, table, f->e.file.path, &ra, &rows, eb);
-            size_t kept = 0;
-            for (size_t r = 0; rc == 0 && r < rows.n; r++) {
-                const pq_value *ts = &rows.rows[r]->items[ts_idx];
-                if (ts->kind == PQ_V_INT && ts->i >= cutoff)
-                    rows.rows[kept++] = rows.rows[r];
-            }
-            rows_removed += rows.n - kept;
-            rows_rewritten += kept;
-            if (rc == 0 && kept) {
+            /* partly expired: stream the rows at or after the cutoff into a new file */
+            mj__dfw d;
+            keep_ctx kc = {.d = &d, .ts_idx = ts_idx, .cutoff = cutoff};
+            if ((rc = mj__dfw_open(&d, store, table, f, 0, eb)))
+                break;
+            rc = mj__scan_rows(store, table, f->e.file.path, keep_row, &kc, eb);
+            if (rc == 0 && kc.seen != (uint64_t)f->e.file.record_count)
+                rc = ig_err(eb, IG_ECORRUPT, "%.*s: %llu rows, its manifest entry says %lld",
+                            (int)f->e.file.path.len, f->e.file.path.ptr,
+                            (unsigned long long)kc.seen, (long long)f->e.file.record_count);
+            rows_removed += kc.seen - d.rows;
+            rows_rewritten += d.rows;
+            if (rc == 0 && d.rows) {
                 if (nadd == capadd) {
                     size_t nc = capadd ? capadd * 2 : 16;
                     ig_mf_data_file *p = ig_realloc(adds, nc * sizeof *p);
@@ -128,15 +144,11 @@ int ig_mj_retention(catalog *cat, ig_store *store, ig_table_id table,
                         capadd = nc;
                     }
                 }
-                if (rc == 0)
-                    rc = mj__write_data_file(store, table, f, rows.rows, kept, &a, &adds[nadd],
-                                             NULL, eb);
-                if (rc == 0)
+                if (rc == 0 && (rc = mj__dfw_finish(&d, store, &a, &adds[nadd], eb)) == 0)
                     nadd++;
             }
+            mj__dfw_free(&d);
             rewrote = true;
-            mj__rows_free(&rows);
-            ig_arena_free(&ra);
         }
         if (rc || remove.count == 0)
             goto next;

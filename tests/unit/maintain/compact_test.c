@@ -308,6 +308,40 @@ static void test_manifest_merge(void **state)
     icefx_strs_free(&files);
 }
 
+/* A memory cap no file fits under: nothing is merged, nothing committed, no error. */
+static void test_memory_cap(void **state)
+{
+    icefx *fx = *state;
+    for (int k = 0; k < 3; k++)
+        add(fx, "t1", "a1", k, "w:1");
+    ig_mj_result res;
+    ig_errbuf eb = {{0}};
+    ig_mj_compact_opts o = {.max_memory = 100};
+    assert_int_equal(ig_mj_compact(fx->cat, fx->store, IG_TABLE_LOGS, &o, &res, &eb), 0);
+    assert_int_equal(res.commits, 0);
+    size_t data = icefx_count(fx, "icegate/logs/data/");
+    assert_int_equal(data, 3);
+    /* two files per batch at most: target below three files' bytes */
+    icefx_strs files;
+    int64_t recs;
+    assert_int_equal(icefx_live(fx, &files, &recs, NULL), 0);
+    ig_store_stat st;
+    ig_buf key;
+    ig_buf_init(&key, 0);
+    assert_int_equal(catalog_key_of_uri(fx->store, ig_str_from(files.v[0]), &key), 0);
+    assert_int_equal(ig_store_head(fx->store, key.data, &st, NULL), 0);
+    ig_buf_free(&key);
+    o = (ig_mj_compact_opts){.target_bytes = st.size * 2 + st.size / 2};
+    assert_int_equal(ig_mj_compact(fx->cat, fx->store, IG_TABLE_LOGS, &o, &res, &eb), 0);
+    assert_int_equal(res.files_removed, 2);
+    assert_int_equal(res.files_added, 1);
+    icefx_strs_free(&files);
+    assert_int_equal(icefx_live(fx, &files, &recs, NULL), 0);
+    assert_int_equal(files.n, 2);
+    assert_int_equal(recs, 9);
+    icefx_strs_free(&files);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -316,6 +350,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_concurrent_append, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_compaction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_manifest_merge, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_memory_cap, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
