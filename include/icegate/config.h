@@ -82,6 +82,7 @@ typedef struct ig_config {
         ig_tenant_limits defaults; /* limits.<key> (include/icegate/limits.h) */
         char *overrides_file;      /* "" = none */
         int64_t overrides_period_ns;
+        int64_t storage_recount_period_ns; /* recount of bytes stored per tenant */
     } limits;
 } ig_config;
 

@@ -9,6 +9,7 @@
 #include "icegate/config.h"
 #include "icegate/grpc.h"
 #include "icegate/http.h"
+#include "icegate/limits.h"
 #include "icegate/wal.h"
 
 typedef struct ig_ingest ig_ingest;
@@ -16,6 +17,10 @@ typedef struct ig_ingest ig_ingest;
 /* cfg and wal are borrowed and must outlive the ingest context. */
 int ig_ingest_new(const ig_config *cfg, ig_wal *wal, ig_ingest **out);
 void ig_ingest_free(ig_ingest *ing);
+/* Per-tenant limits to enforce (borrowed; must outlive the ingest context). Without it the
+ * configured defaults (cfg->limits.defaults) apply to every tenant. Rate, line size,
+ * labels per stream, request size and storage quota: docs/multi-tenancy.md. */
+void ig_ingest_set_limits(ig_ingest *ing, ig_limits *limits);
 
 /* OTLP/HTTP routes and Loki push on the OTLP/HTTP listener. */
 int ig_ingest_register_http(ig_ingest *ing, ig_http_server *s);

@@ -99,6 +99,8 @@ static const key_desc KEYS[] = {
     {"limits.overrides_file", K_STR, OFF(limits.overrides_file), "", NULL, 0, 0, NULL},
     {"limits.overrides_period", K_DURATION, OFF(limits.overrides_period_ns), "10s", NULL,
      IG_NS_PER_S / 10, 3600 * IG_NS_PER_S, NULL},
+    {"limits.storage_recount_period", K_DURATION, OFF(limits.storage_recount_period_ns), "1m",
+     NULL, IG_NS_PER_S / 10, 86400 * IG_NS_PER_S, NULL},
 };
 #define NKEYS (sizeof KEYS / sizeof KEYS[0])
 

@@ -8,6 +8,7 @@
 #include "icegate/compress.h"
 #include "icegate/ingest.h"
 #include "icegate/json.h"
+#include "icegate/limits.h"
 #include "icegate/log.h"
 #include "icegate/lokipush.h"
 #include "icegate/metrics.h"
@@ -15,6 +16,9 @@
 #include "icegate/pb.h"
 #include "icegate/tenant.h"
 #include "icegate/time.h"
+#include "icegate/usage.h"
+#include "icegate/wal.h"
+#include <stdatomic.h>
 
 /* A route's context: the ingest instance and the signal of the route. */
 typedef struct route_ctx {
@@ -25,6 +29,8 @@ typedef struct route_ctx {
 struct ig_ingest {
     const ig_config *cfg;
     ig_wal *wal;
+    ig_limits *limits;          /* borrowed; NULL: the configured defaults */
+    _Atomic uint64_t est_bytes; /* estimated row bytes appended (ratio to segment bytes) */
     ig_tenant_opts tenant_opts;
     route_ctx routes[IG_SIGNAL_COUNT_]; /* handed to the HTTP and gRPC routes */
 };
@@ -52,12 +58,26 @@ void ig_ingest_free(ig_ingest *ing)
     ig_free(ing);
 }
 
+void ig_ingest_set_limits(ig_ingest *ing, ig_limits *limits)
+{
+    ing->limits = limits;
+}
+
+static void tenant_limits(ig_ingest *ing, ig_str tenant, ig_tenant_limits *out)
+{
+    if (ing->limits)
+        ig_limits_get(ing->limits, tenant, out);
+    else
+        *out = ing->cfg->limits.defaults;
+}
+
 /* ---- outcome of one request, independent of the transport ---- */
 
 typedef struct outcome {
     int http;          /* HTTP status */
     int grpc;          /* gRPC status code */
     bool retry;        /* retryable: Retry-After / RetryInfo */
+    int64_t retry_after_s; /* seconds for Retry-After / RetryInfo; 0 = 1 */
     char msg[512];     /* error message, or partial success reason */
     uint64_t rejected; /* partial success count */
 } outcome;
@@ -82,9 +102,8 @@ static const char *const SIGNAL_NAMES[] = {"logs", "traces", "metrics"};
 static void count(ig_str tenant, const char *signal, const char *outcome_name, uint64_t records,
                   uint64_t bytes)
 {
-    char t[IG_TENANT_MAX_LEN + 1], esc[2 * IG_TENANT_MAX_LEN + 2], labels[512];
-    snprintf(t, sizeof t, "%.*s", (int)tenant.len, tenant.ptr ? tenant.ptr : "");
-    ig_metrics_label_escape(t, esc, sizeof esc);
+    char esc[2 * IG_TENANT_MAX_LEN + 2], labels[512];
+    ig_usage_tenant_label(tenant, esc, sizeof esc); /* capped: "__overflow__" past the cap */
     snprintf(labels, sizeof labels, "tenant=\"%s\",signal=\"%s\",outcome=\"%s\"", esc, signal,
              outcome_name);
     if (records)
@@ -102,7 +121,7 @@ static void count(ig_str tenant, const char *signal, const char *outcome_name, u
 }
 
 /* Appends the decoded batches to the WAL and maps its errors. */
-static int append(ig_ingest *ing, const ig_rows *batches, size_t n, outcome *o)
+static int append(ig_ingest *ing, ig_str tenant, const ig_rows *batches, size_t n, outcome *o)
 {
     ig_errbuf eb = {{0}};
     size_t total = 0;
@@ -111,8 +130,23 @@ static int append(ig_ingest *ing, const ig_rows *batches, size_t n, outcome *o)
     if (!total)
         return 0;
     int rc = ig_wal_append(ing->wal, batches, n, NULL, &eb);
-    if (rc == 0)
+    if (rc == 0) {
+        /* Storage quota: the request's share of the WAL bytes it was written into,
+         * estimated as its row bytes times this process's segment/row-bytes ratio. */
+        uint64_t est = 0;
+        for (size_t i = 0; i < n; i++)
+            est += ig_wal_rows_bytes(&batches[i]);
+        uint64_t est_total = atomic_fetch_add(&ing->est_bytes, est) + est;
+        ig_wal_stats ws;
+        ig_wal_get_stats(ing->wal, &ws);
+        double ratio = est_total && ws.bytes ? (double)ws.bytes / (double)est_total : 1.0;
+        if (ratio < 0.01)
+            ratio = 0.01;
+        if (ratio > 2)
+            ratio = 2;
+        ig_usage_stored_add(tenant, (int64_t)((double)est * ratio));
         return 0;
+    }
     if (rc == IG_EAGAIN)
         fail(o, 429, IG_GRPC_RESOURCE_EXHAUSTED, true,
              "ingestion queue is full, retry later: %s", eb.msg);
@@ -125,9 +159,107 @@ static int append(ig_ingest *ing, const ig_rows *batches, size_t n, outcome *o)
     return rc;
 }
 
+/* ---- per-tenant limits (docs/multi-tenancy.md) ---- */
+
+/* Storage quota, then the ingestion rate (quota first, so a tenant over its quota spends
+ * no tokens). n_bytes is what the rate counts (Loki: line + structured metadata bytes;
+ * OTLP: the decompressed request). Returns true when the request may be stored, else
+ * fills o and counts the rejection. loki: answer in Loki's words. */
+static bool admit(ig_str tenant, const ig_tenant_limits *lim, const char *signal, bool loki,
+                  uint64_t n_records, uint64_t n_bytes, outcome *o)
+{
+    char tn[IG_TENANT_MAX_LEN + 1];
+    snprintf(tn, sizeof tn, "%.*s", (int)tenant.len, tenant.ptr ? tenant.ptr : "");
+    if (lim->storage_quota_bytes > 0) {
+        int64_t used = ig_usage_stored(tenant);
+        if (used >= lim->storage_quota_bytes) {
+            /* Not retryable: 403, and gRPC RESOURCE_EXHAUSTED without RetryInfo. */
+            fail(o, 403, IG_GRPC_RESOURCE_EXHAUSTED, false,
+                 "storage quota exceeded for tenant '%s': %lld bytes stored, quota %lld bytes "
+                 "(limit storage_quota_bytes); ingestion is refused until retention removes "
+                 "data or the quota is raised",
+                 tn, (long long)used, (long long)lim->storage_quota_bytes);
+            ig_usage_count_rejection(tenant, signal, "storage_quota", n_records, n_bytes);
+            return false;
+        }
+    }
+    int64_t ra = 0;
+    if (ig_usage_take(tenant, lim->ingestion_rate_bytes, lim->ingestion_burst_bytes,
+                      (int64_t)n_bytes, ig_mono_ns(), &ra))
+        return true;
+    if (loki)
+        fail(o, 429, IG_GRPC_RESOURCE_EXHAUSTED, true,
+             "Ingestion rate limit exceeded for user %s (limit: %lld bytes/sec) while attempting "
+             "to ingest '%llu' lines totaling '%llu' bytes, reduce log volume or contact your "
+             "Loki administrator to see if the limit can be increased",
+             tn, (long long)lim->ingestion_rate_bytes, (unsigned long long)n_records,
+             (unsigned long long)n_bytes);
+    else
+        fail(o, 429, IG_GRPC_RESOURCE_EXHAUSTED, true,
+             "Ingestion rate limit exceeded for tenant '%s' (limit: %lld bytes/sec, burst %lld "
+             "bytes; limits ingestion_rate_mb and ingestion_burst_size_mb) while attempting to "
+             "ingest %llu records totaling %llu bytes%s",
+             tn, (long long)lim->ingestion_rate_bytes, (long long)lim->ingestion_burst_bytes,
+             (unsigned long long)n_records, (unsigned long long)n_bytes,
+             ra ? ", retry later" : ": the request is larger than the burst, split it");
+    o->retry_after_s = ra > 0 ? ra : 1;
+    ig_usage_count_rejection(tenant, signal, "rate_limited", n_records, n_bytes);
+    return false;
+}
+
+/* OTLP logs: a record whose body is longer than max_line_size is rejected on its own
+ * (OTLP partial success naming the limit); the rest of the request is stored. */
+static void drop_long_lines(ig_decode_result *res, int64_t max, ig_str tenant)
+{
+    if (max <= 0)
+        return;
+    uint64_t dropped = 0, dropped_bytes = 0;
+    size_t longest = 0;
+    static const ig_table_id tables[] = {IG_TABLE_LOGS, IG_TABLE_EVENTS};
+    for (size_t ti = 0; ti < 2; ti++) {
+        ig_rows *r = &res->rows[tables[ti]];
+        if (r->table != tables[ti] || !r->n)
+            continue;
+        size_t k = 0;
+        for (size_t i = 0; i < r->n; i++) {
+            size_t len = r->u.logs[i].body.len;
+            if ((int64_t)len > max) {
+                if (tables[ti] == IG_TABLE_LOGS) { /* events repeat some log records */
+                    dropped++;
+                    dropped_bytes += len;
+                    if (len > longest)
+                        longest = len;
+                }
+                continue;
+            }
+            r->u.logs[k++] = r->u.logs[i];
+        }
+        r->n = k;
+    }
+    if (!dropped)
+        return;
+    res->accepted = res->accepted > dropped ? res->accepted - dropped : 0;
+    res->rejected += dropped;
+    size_t ol = strlen(res->reason);
+    snprintf(res->reason + ol, sizeof res->reason - ol,
+             "%s%llu log record(s) rejected: body of %zu bytes exceeds the limit max_line_size "
+             "(%lld bytes)",
+             ol ? "; " : "", (unsigned long long)dropped, longest, (long long)max);
+    ig_usage_count_rejection(tenant, "logs", "line_too_long", dropped, dropped_bytes);
+}
+
+/* The decompression / message cap for a tenant: the listener's, or the tenant's
+ * max_request_size when smaller. *tenant_cap tells which. */
+static size_t request_cap(size_t listener_cap, const ig_tenant_limits *lim, bool *tenant_cap)
+{
+    *tenant_cap = lim->max_request_size > 0 && (uint64_t)lim->max_request_size < listener_cap;
+    return *tenant_cap ? (size_t)lim->max_request_size : listener_cap;
+}
+
 /* OTLP core: body is the decompressed message. */
 static void handle_otlp(ig_ingest *ing, ig_signal sig, ig_otlp_encoding enc, ig_str body,
-                        const ig_tenancy *t, ig_arena *arena, outcome *o)
+                        const ig_tenancy *t, const ig_tenant_limits *lim, ig_arena *arena,
+                        outcome *o)
 {
     ig_ingest_ctx ctx = {.tenant_id = t->tenants[0],
                          .account_id = t->account_id,
@@ -152,12 +284,19 @@ static void handle_otlp(ig_ingest *ing, ig_signal sig, ig_otlp_encoding enc, ig_
         count(t->tenants[0], sn, "decode_error", 0, body.len);
         return;
     }
+    if (sig == IG_SIGNAL_LOGS)
+        drop_long_lines(&res, lim->max_line_size, t->tenants[0]);
     ig_rows batches[IG_TABLE_COUNT_];
     size_t nb = 0;
     for (int i = 0; i < IG_TABLE_COUNT_; i++)
         if (res.rows[i].n)
             batches[nb++] = res.rows[i];
-    if (append(ing, batches, nb, o)) {
+    if (nb && !admit(t->tenants[0], lim, sn, false, res.accepted, body.len, o)) {
+        count(t->tenants[0], sn, o->http == 403 ? "storage_quota" : "rate_limited", res.accepted,
+              body.len);
+        return;
+    }
+    if (append(ing, t->tenants[0], batches, nb, o)) {
         count(t->tenants[0], sn, o->http == 429 ? "overloaded" : "storage_error",
               res.accepted + res.rejected, body.len);
         return;
@@ -197,8 +336,11 @@ static int answer_otlp(ig_http_resp *resp, ig_signal sig, bool json, const outco
 {
     resp->status = o->http;
     ig_http_resp_header(resp, "Content-Type", json ? "application/json" : "application/x-protobuf");
-    if (o->retry)
-        ig_http_resp_header(resp, "Retry-After", "1");
+    if (o->retry) {
+        char ra[24];
+        snprintf(ra, sizeof ra, "%lld", (long long)(o->retry_after_s > 0 ? o->retry_after_s : 1));
+        ig_http_resp_header(resp, "Retry-After", ra);
+    }
     if (o->http == 200) {
         if (!json)
             return pb_encode_export_response(&resp->body, (int64_t)o->rejected,
@@ -264,14 +406,30 @@ static int h_otlp(ig_http_req *req, ig_http_resp *resp, void *ud)
              ig_http_header(req, "Content-Encoding"));
         return answer_otlp(resp, rc->sig, json, &o);
     }
+    ig_tenant_limits lim;
+    tenant_limits(ing, t.tenants[0], &lim);
+    bool tcap;
+    size_t cap = request_cap((size_t)ing->cfg->otlp_http.max_body_bytes, &lim, &tcap);
     ig_buf plain;
-    ig_buf_init(&plain, (size_t)ing->cfg->otlp_http.max_body_bytes + 1);
+    ig_buf_init(&plain, cap + 1);
     ig_str body = req->body;
-    if (enc != IG_ENC_IDENTITY) {
+    if (tcap && req->body.len > cap) {
+        fail(&o, 413, IG_GRPC_RESOURCE_EXHAUSTED, false,
+             "request body too large: %zu bytes, limit: %zu bytes (limit max_request_size)",
+             req->body.len, cap);
+        ig_usage_count_rejection(t.tenants[0], SIGNAL_NAMES[rc->sig], "request_too_large", 0,
+                                 req->body.len);
+    } else if (enc != IG_ENC_IDENTITY) {
         ig_errbuf eb = {{0}};
-        int drc = ig_decompress(enc, req->body, (size_t)ing->cfg->otlp_http.max_body_bytes,
-                                &plain, &eb);
-        if (drc == IG_ETOOBIG)
+        int drc = ig_decompress(enc, req->body, cap, &plain, &eb);
+        if (drc == IG_ETOOBIG && tcap) {
+            fail(&o, 413, IG_GRPC_RESOURCE_EXHAUSTED, false,
+                 "request body too large: more than %zu bytes after decompression, limit: %zu "
+                 "bytes (limit max_request_size)",
+                 cap, cap);
+            ig_usage_count_rejection(t.tenants[0], SIGNAL_NAMES[rc->sig], "request_too_large", 0,
+                                     req->body.len);
+        } else if (drc == IG_ETOOBIG)
             fail(&o, 413, IG_GRPC_RESOURCE_EXHAUSTED, false, "%s", eb.msg);
         else if (drc)
             fail(&o, 400, IG_GRPC_INVALID_ARGUMENT, false, "%s",
@@ -281,8 +439,8 @@ static int h_otlp(ig_http_req *req, ig_http_resp *resp, void *ud)
             body = IG_STR("");
     }
     if (!o.http)
-        handle_otlp(ing, rc->sig, json ? IG_OTLP_JSON : IG_OTLP_PROTOBUF, body, &t, &req->arena,
-                    &o);
+        handle_otlp(ing, rc->sig, json ? IG_OTLP_JSON : IG_OTLP_PROTOBUF, body, &t, &lim,
+                    &req->arena, &o);
     if (o.http != 200)
         log_reject(req->path, t.tenants[0], &o);
     int r = answer_otlp(resp, rc->sig, json, &o);
@@ -319,7 +477,16 @@ static int h_loki_push(ig_http_req *req, ig_http_resp *resp, void *ud)
                  ig_http_header(req, "Content-Encoding"));
         return loki_text(resp, 415, msg);
     }
-    size_t cap = (size_t)ing->cfg->otlp_http.max_body_bytes;
+    ig_tenant_limits lim;
+    tenant_limits(ing, t.tenants[0], &lim);
+    bool tcap;
+    size_t cap = request_cap((size_t)ing->cfg->otlp_http.max_body_bytes, &lim, &tcap);
+    if (tcap && req->body.len > cap) {
+        ig_usage_count_rejection(t.tenants[0], "logs", "request_too_large", 0, req->body.len);
+        snprintf(msg, sizeof msg, "request body too large: %zu bytes, limit: %zu bytes",
+                 req->body.len, cap);
+        return loki_text(resp, 413, msg);
+    }
     ig_buf plain;
     ig_buf_init(&plain, cap + 1);
     ig_str body = req->body;
@@ -328,6 +495,15 @@ static int h_loki_push(ig_http_req *req, ig_http_resp *resp, void *ud)
         int drc = ig_decompress(enc, req->body, cap, &plain, &eb);
         if (drc) {
             ig_buf_free(&plain);
+            if (drc == IG_ETOOBIG && tcap) {
+                ig_usage_count_rejection(t.tenants[0], "logs", "request_too_large", 0,
+                                         req->body.len);
+                snprintf(msg, sizeof msg,
+                         "request body too large: more than %zu bytes after decompression, "
+                         "limit: %zu bytes",
+                         cap, cap);
+                return loki_text(resp, 413, msg);
+            }
             return loki_text(resp, drc == IG_ETOOBIG ? 413 : 400, eb.msg);
         }
         body = ig_buf_str(&plain);
@@ -338,7 +514,9 @@ static int h_loki_push(ig_http_req *req, ig_http_resp *resp, void *ud)
                             .account_id = t.account_id,
                             .now_us = ig_now_ns() / 1000,
                             .arena = &req->arena,
-                            .max_decompressed_bytes = cap};
+                            .max_decompressed_bytes = cap,
+                            .max_line_size = (size_t)lim.max_line_size,
+                            .max_labels_per_stream = (uint32_t)lim.max_label_names_per_series};
     ig_loki_push_result res;
     ig_errbuf eb = {{0}};
     int rc = ig_loki_push_decode(body, !is_json, &po, &res, &eb);
@@ -350,7 +528,24 @@ static int h_loki_push(ig_http_req *req, ig_http_resp *resp, void *ud)
                       res.error.len ? res.error.ptr : eb.msg);
     } else {
         outcome o = {0};
-        if (append(ing, &res.rows, 1, &o)) {
+        if (res.rejected && res.error.ptr) {
+            /* Per-entry validation (Loki stores the rest): count each limit named. */
+            if (strstr(res.error.ptr, "Max entry size"))
+                ig_usage_count_rejection(t.tenants[0], "logs", "line_too_long", 0, 0);
+            if (strstr(res.error.ptr, "label names; limit"))
+                ig_usage_count_rejection(t.tenants[0], "logs", "max_label_names_per_series", 0,
+                                         0);
+        }
+        if (res.rows.n && !admit(t.tenants[0], &lim, "logs", true, res.accepted, res.bytes, &o)) {
+            count(t.tenants[0], "logs", o.http == 403 ? "storage_quota" : "rate_limited",
+                  res.accepted, res.bytes);
+            if (o.retry) {
+                char ra[24];
+                snprintf(ra, sizeof ra, "%lld", (long long)o.retry_after_s);
+                ig_http_resp_header(resp, "Retry-After", ra);
+            }
+            r = loki_text(resp, o.http, o.msg);
+        } else if (append(ing, t.tenants[0], &res.rows, 1, &o)) {
             count(t.tenants[0], "logs", o.http == 429 ? "overloaded" : "storage_error",
                   res.accepted, res.bytes);
             if (o.retry)
@@ -390,8 +585,9 @@ int ig_ingest_register_loki_push(ig_ingest *ing, ig_http_server *s)
 
 /* ---- OTLP/gRPC ---- */
 
-/* google.rpc.Status with a RetryInfo detail (retry after 1 s), for grpc-status-details-bin. */
-static int retry_status(ig_buf *out, int code, const char *msg)
+/* google.rpc.Status with a RetryInfo detail (retry after delay_s), for
+ * grpc-status-details-bin. */
+static int retry_status(ig_buf *out, int code, const char *msg, int64_t delay_s)
 {
     pb_writer w;
     pb_writer_init(&w, out);
@@ -402,7 +598,7 @@ static int retry_status(ig_buf *out, int code, const char *msg)
     pb_put_bytes(&w, 1, ig_str_make(type_url, sizeof type_url - 1));
     pb_put_begin(&w, 2); /* RetryInfo */
     pb_put_begin(&w, 1); /* retry_delay: Duration */
-    pb_put_int64(&w, 1, 1); /* seconds */
+    pb_put_int64(&w, 1, delay_s); /* seconds */
     pb_put_end(&w);
     pb_put_end(&w);
     pb_put_end(&w);
@@ -427,7 +623,17 @@ static int h_grpc(ig_grpc_call *c, ig_buf *response, int *status, char *msg, siz
         snprintf(msg, msglen, "%s", o.msg);
         return 0;
     }
-    handle_otlp(ing, sig, IG_OTLP_PROTOBUF, c->message, &t, &c->arena, &o);
+    ig_tenant_limits lim;
+    tenant_limits(ing, t.tenants[0], &lim);
+    if (lim.max_request_size > 0 && c->message.len > (size_t)lim.max_request_size) {
+        fail(&o, 413, IG_GRPC_RESOURCE_EXHAUSTED, false,
+             "request too large: %zu bytes, limit: %lld bytes (limit max_request_size)",
+             c->message.len, (long long)lim.max_request_size);
+        ig_usage_count_rejection(t.tenants[0], SIGNAL_NAMES[sig], "request_too_large", 0,
+                                 c->message.len);
+    } else {
+        handle_otlp(ing, sig, IG_OTLP_PROTOBUF, c->message, &t, &lim, &c->arena, &o);
+    }
     if (o.http != 200) {
         *status = o.grpc;
         snprintf(msg, msglen, "%s", o.msg);
@@ -435,7 +641,7 @@ static int h_grpc(ig_grpc_call *c, ig_buf *response, int *status, char *msg, siz
             /* The OTLP spec retries RESOURCE_EXHAUSTED only with RetryInfo. */
             ig_buf b;
             ig_buf_init(&b, 4096);
-            if (retry_status(&b, o.grpc, o.msg) == 0)
+            if (retry_status(&b, o.grpc, o.msg, o.retry_after_s > 0 ? o.retry_after_s : 1) == 0)
                 ig_grpc_trailer_bin(c, "grpc-status-details-bin", ig_buf_str(&b));
             ig_buf_free(&b);
         }

@@ -521,7 +521,7 @@ static int end_stream(dec *d, ig_attrs labels)
         }
         if (d->max_line && r->body.len > d->max_line) {
             add_validation_error(d,
-                                 "max entry size '%zu' bytes exceeded for stream '%s' while "
+                                 "Max entry size '%zu' bytes exceeded for stream '%s' while "
                                  "adding an entry with length '%zu' bytes",
                                  d->max_line, stream_str(d, &labels), r->body.len);
             d->out->rejected++;

@@ -13,6 +13,7 @@
 #include "icegate/grpc.h"
 #include "icegate/http.h"
 #include "icegate/ingest.h"
+#include "icegate/limits.h"
 #include "icegate/maintain.h"
 #include "icegate/store.h"
 #include "icegate/wal.h"
@@ -21,6 +22,7 @@
 #include "icegate/time.h"
 #include "icegate/version.h"
 #include "server/server.h"
+#include "server/tenant_api.h"
 
 typedef struct listener_def {
     const char *name;      /* listener name */
@@ -154,6 +156,18 @@ int ig_server_run(const ig_config *cfg, int roles)
     ig_ingest *ingest = NULL;
     ig_errbuf eb = {{0}};
     int rc = 0;
+    /* Per-tenant limits (defaults + overrides file) for every role. */
+    ig_limits *limits = NULL;
+    ig_tenant_api *tenant_api = NULL;
+    ig_limits_opts lo = {.defaults = cfg->limits.defaults,
+                         .overrides_file = cfg->limits.overrides_file,
+                         .overrides_period_ns = cfg->limits.overrides_period_ns,
+                         .start_thread = true};
+    if (ig_limits_open(&lo, &limits, &eb)) {
+        fprintf(stderr, "icegate: %s\n", eb.msg[0] ? eb.msg : "cannot load the limits");
+        return 1;
+    }
+    ig_limits_set_process(limits);
     if (roles & IG_ROLE_INGEST) {
         ig_wal_opts wo;
         ig_wal_opts_from_config(cfg, &wo);
@@ -162,6 +176,8 @@ int ig_server_run(const ig_config *cfg, int roles)
             fprintf(stderr, "icegate: cannot start ingest: %s\n",
                     eb.msg[0] ? eb.msg : "out of memory");
             rc = 1;
+        } else {
+            ig_ingest_set_limits(ingest, limits);
         }
     }
 
@@ -174,6 +190,10 @@ int ig_server_run(const ig_config *cfg, int roles)
             rc = 1;
         }
     }
+
+    if (rc == 0 && ig_tenant_api_new(cfg, limits, (roles & IG_ROLE_INGEST) ? store : NULL,
+                                     &tenant_api))
+        rc = 1;
 
     ig_http_server *servers[NLISTENERS] = {0};
     ig_grpc_server *grpc = NULL;
@@ -229,6 +249,8 @@ int ig_server_run(const ig_config *cfg, int roles)
                 else
                     ig_http_route(s, "POST", "/loki/api/v1/push", h_push_elsewhere, NULL);
             }
+            if (!strcmp(l->name, "otlp_http") || !strcmp(l->name, "loki"))
+                ig_tenant_api_register(tenant_api, s); /* before the API catch-all */
             if (l->api_prefix)
                 ig_http_route(s, "*", l->api_prefix, h_not_implemented, (void *)l);
             if (ig_http_server_start(s, err, sizeof err) != 0) {
@@ -244,6 +266,8 @@ int ig_server_run(const ig_config *cfg, int roles)
                ps, NULL);
     }
 
+    if (rc == 0 && ig_tenant_api_start_recount(tenant_api))
+        rc = 1;
     if (rc == 0) {
         ig_log(IG_LOG_INFO, "icegate started", "version", IG_VERSION, "data_dir", cfg->data_dir,
                NULL);
@@ -278,9 +302,12 @@ int ig_server_run(const ig_config *cfg, int roles)
     }
     /* Requests are answered: stop the scheduler (a running job finishes first). */
     ig_maint_stop(maint);
+    ig_tenant_api_free(tenant_api);
     /* Flush what the WAL still holds, then release the store. */
     ig_ingest_free(ingest);
     ig_wal_close(wal);
+    ig_limits_set_process(NULL);
+    ig_limits_close(limits);
     if (store)
         ig_store_close(store);
     if (rc == 0)

@@ -573,8 +573,8 @@ static void test_line_too_long_partial(void **state)
     assert_int_equal(res.bytes, 15);
     /* two different lengths: two groups */
     assert_error(&res,
-                 "1 errors like: max entry size '10' bytes exceeded for stream '{job=\"app\"}' "
-                 "while adding an entry with length '21' bytes; 1 errors like: max entry "
+                 "1 errors like: Max entry size '10' bytes exceeded for stream '{job=\"app\"}' "
+                 "while adding an entry with length '21' bytes; 1 errors like: Max entry "
                  "size '10' bytes exceeded for stream '{job=\"app\"}' while adding an entry "
                  "with length '25' bytes");
     /* the same message twice is counted */
@@ -585,7 +585,7 @@ static void test_line_too_long_partial(void **state)
                      0);
     assert_int_equal(res.accepted, 0);
     assert_error(&res,
-                 "2 errors like: max entry size '10' bytes exceeded for stream '{job=\"app\"}' "
+                 "2 errors like: Max entry size '10' bytes exceeded for stream '{job=\"app\"}' "
                  "while adding an entry with length '21' bytes");
     /* 0 = no limit */
     o.max_line_size = 0;
