@@ -174,7 +174,8 @@ int ice_metadata_write_next(const ice_metadata *base, ig_str base_location,
  * (expire-snapshots; spec "Snapshot Retention Policy", Java TableMetadata.removeSnapshots):
  * they leave `snapshots`; a snapshot-log entry naming a removed (or unknown) snapshot is
  * dropped together with every earlier entry (the log stays a contiguous history); refs
- * pointing at a removed snapshot are dropped; base_location is appended to metadata-log
+ * pointing at a removed snapshot are dropped, so are `statistics` and
+ * `partition-statistics` entries of removed snapshots; base_location is appended to metadata-log
  * (trimmed as in ice_metadata_write_next); last-updated-ms = max(now_ms, base). No new
  * snapshot; current-snapshot-id and last-sequence-number are unchanged. IG_EINVAL if
  * the current snapshot is in the list, IG_ENOENT if an id is not in the table. */

@@ -17,7 +17,11 @@
  *
  * Errors: 0 or a negative IG_E* code with a message in eb. Partial progress is never
  * visible: a job that fails before its commit leaves the table as it was (files it
- * wrote stay unreferenced until remove-orphans deletes them). */
+ * wrote stay unreferenced until remove-orphans deletes them).
+ *
+ * Crash tests (ig_failpoint, maintain.h; ICEGATE_FAILPOINT=name exits with status 137):
+ * compact-after-data (new data files written), compact-before-commit (manifest and
+ * manifest list written, before the swap), compact-after-commit, retention-before-commit. */
 #ifndef ICEGATE_MAINTAIN_JOBS_H
 #define ICEGATE_MAINTAIN_JOBS_H
 

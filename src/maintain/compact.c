@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "icegate/alloc.h"
+#include "icegate/maintain.h"
 #include "maintain/mj_internal.h"
 
 /* One batch: small files of one partition merged into one new file. */
@@ -228,6 +229,8 @@ int ig_mj_compact(catalog *cat, ig_store *store, ig_table_id table, const ig_mj_
             if ((rc = plan(store, table, &v, target, min_files, max_memory, rg_rows, &ja, &bs,
                            &nb, &rows, &res->partitions_skipped, eb)))
                 goto next;
+            if (nb)
+                ig_failpoint("compact-after-data"); /* crash tests: data files written */
             if (o.before_commit && nb && (rc = o.before_commit(o.hook_ctx)))
                 goto next; /* the simulated crash: files written, nothing committed */
         } else {
@@ -263,8 +266,11 @@ int ig_mj_compact(catalog *cat, ig_store *store, ig_table_id table, const ig_mj_
                           .remove = &remove,
                           .add = adds,
                           .nadd = nadd,
-                          .merge_all = merge};
+                          .merge_all = merge,
+                          .failpoint = "compact-before-commit"};
         rc = mj__commit_rewrite(cat, store, tname, &t, &v, &rw, eb);
+        if (rc == 0)
+            ig_failpoint("compact-after-commit");
         if (rc == 0) {
             res->commits++;
             res->files_removed = remove.count;

@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "icegate/alloc.h"
+#include "icegate/maintain.h"
 #include "icegate/time.h"
 #include "maintain/mj_internal.h"
 
@@ -424,6 +425,8 @@ int mj__commit_rewrite(catalog *cat, ig_store *store, const char *table, const c
                            .operation = rw->operation,
                            .summary = kv,
                            .nsummary = nkv};
+    if (rw->failpoint)
+        ig_failpoint(rw->failpoint); /* crash tests: everything written, nothing swapped */
     rc = catalog_table_commit_append(cat, store, MJ_NS, table, base, &sn, NULL, eb);
     if (rc == 0)
         wrote_m = wrote_l = false; /* committed: keep */

@@ -155,7 +155,8 @@ int ig_mj_retention(catalog *cat, ig_store *store, ig_table_id table,
         mj__rewrite rw = {.operation = rewrote ? "overwrite" : "delete",
                           .remove = &remove,
                           .add = adds,
-                          .nadd = nadd};
+                          .nadd = nadd,
+                          .failpoint = "retention-before-commit"};
         rc = mj__commit_rewrite(cat, store, tname, &t, &v, &rw, eb);
         if (rc == 0) {
             res->commits++;

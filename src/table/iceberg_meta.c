@@ -1161,6 +1161,21 @@ static int w_expire_member(json_writer *w, const ice_metadata *b, ig_str key, ig
         }
         json_reader_free(&r);
         json_w_obj_end(w);
+    } else if ((ig_str_eq_cstr(key, "statistics") || ig_str_eq_cstr(key, "partition-statistics")) &&
+               raw.len && raw.ptr[0] == '[') {
+        /* statistics files belong to one snapshot each: they go with it (Java does too) */
+        json_reader r;
+        json_reader_init(&r, raw, eb);
+        json_w_arr_begin(w);
+        rc = json_arr_begin(&r);
+        while (rc == 0 && (rc = json_arr_next(&r)) > 0) {
+            ig_str el;
+            rc = json_raw(&r, &el);
+            if (rc == 0 && !id_in(rm, nrm, ref_snapshot_id(el, NULL)))
+                json_w_raw(w, el);
+        }
+        json_reader_free(&r);
+        json_w_arr_end(w);
     } else if (ig_str_eq_cstr(key, "metadata-log")) {
         json_w_arr_begin(w);
         size_t keep = ICE_METADATA_LOG_MAX - 1;

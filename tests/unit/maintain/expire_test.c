@@ -161,12 +161,104 @@ static void test_deletes_unreachable_data(void **state)
     icefx_strs_free(&new_files);
 }
 
+/* Replaces the table's metadata with `json` (a new file + the catalog swap). */
+static void swap_metadata(icefx *fx, catalog_table *t, const char *json)
+{
+    ig_buf key, uri;
+    ig_buf_init(&key, 0);
+    ig_buf_init(&uri, 0);
+    char uuid[37];
+    ice_uuid4(uuid);
+    ig_buf_printf(&key, "icegate/logs/metadata/%05d-%s.metadata.json",
+                  ice_metadata_file_version(ig_buf_str(&t->location)) + 1, uuid);
+    ig_store_uri(fx->store, key.data, &uri);
+    assert_int_equal(ig_store_put_if_absent(fx->store, key.data, json, strlen(json), NULL), 0);
+    assert_int_equal(catalog_commit_table(fx->cat, "icegate", "logs", t->location.data, uri.data, NULL), 0);
+    ig_buf_free(&key);
+    ig_buf_free(&uri);
+}
+
+/* A tag on an old snapshot keeps it; statistics of expired snapshots leave with them; a
+ * tag on a snapshot the writer is told to remove is dropped. */
+static void test_refs_and_statistics(void **state)
+{
+    icefx *fx = *state;
+    int64_t ids[4];
+    append_n(fx, 4, ids);
+    catalog_table t;
+    load(fx, &t);
+    char refs[256], stats[512];
+    snprintf(refs, sizeof refs, "\"refs\":{\"keep-me\":{\"snapshot-id\":%lld,\"type\":\"tag\"},",
+             (long long)ids[0]);
+    snprintf(stats, sizeof stats,
+             "\"statistics\":[{\"snapshot-id\":%lld,\"statistics-path\":\"file:///s1\",\"file-size-in-bytes\":1,"
+             "\"file-footer-size-in-bytes\":1,\"blob-metadata\":[]},{\"snapshot-id\":%lld,"
+             "\"statistics-path\":\"file:///s2\",\"file-size-in-bytes\":1,\"file-footer-size-in-bytes\":1,"
+             "\"blob-metadata\":[]}]",
+             (long long)ids[1], (long long)ids[3]);
+    /* splice: "refs":{ -> with the tag; "statistics":[] -> two entries */
+    const char *js = t.meta.json.ptr;
+    const char *r = strstr(js, "\"refs\":{");
+    const char *st = strstr(js, "\"statistics\":[]");
+    assert_non_null(r);
+    assert_non_null(st);
+    ig_buf nj;
+    ig_buf_init(&nj, 0);
+    if (r < st) {
+        ig_buf_append(&nj, js, (size_t)(r - js));
+        ig_buf_append_cstr(&nj, refs);
+        ig_buf_append(&nj, r + 8, (size_t)(st - (r + 8)));
+        ig_buf_append_cstr(&nj, stats);
+        ig_buf_append_cstr(&nj, st + strlen("\"statistics\":[]"));
+    } else {
+        ig_buf_append(&nj, js, (size_t)(st - js));
+        ig_buf_append_cstr(&nj, stats);
+        ig_buf_append(&nj, st + strlen("\"statistics\":[]"), (size_t)(r - (st + strlen("\"statistics\":[]"))));
+        ig_buf_append_cstr(&nj, refs);
+        ig_buf_append_cstr(&nj, r + 8);
+    }
+    ice_metadata probe;
+    ig_errbuf eb = {{0}};
+    assert_int_equal(ice_metadata_parse(ig_buf_str(&nj), &probe, &eb), 0);
+    /* the writer alone: removing the tagged snapshot drops the tag */
+    ig_buf out;
+    ig_buf_init(&out, 0);
+    assert_int_equal(ice_metadata_write_expire(&probe, ig_buf_str(&t.location), &ids[0], 1, T0, &out, &eb), 0);
+    assert_null(strstr(out.data, "keep-me"));
+    assert_non_null(strstr(out.data, "file:///s1"));
+    ice_metadata back;
+    assert_int_equal(ice_metadata_parse(ig_buf_str(&out), &back, &eb), 0);
+    assert_int_equal(back.nsnapshots, 3);
+    ice_metadata_free(&back);
+    ig_buf_free(&out);
+    ice_metadata_free(&probe);
+    swap_metadata(fx, &t, nj.data);
+    ig_buf_free(&nj);
+    catalog_table_free(&t);
+    /* the job: keep_last 1 would expire ids 0..2, but the tag keeps ids[0] */
+    ig_mj_expire_opts o = {.now_ms = T0 + 3600 * 1000, .keep_last = 1};
+    ig_mj_result res;
+    assert_int_equal(ig_mj_expire_snapshots(fx->cat, fx->store, IG_TABLE_LOGS, &o, &res, &eb), 0);
+    assert_int_equal(res.snapshots_expired, 2);
+    load(fx, &t);
+    assert_int_equal(t.meta.nsnapshots, 2);
+    assert_non_null(ice_metadata_snapshot(&t.meta, ids[0]));
+    assert_non_null(strstr(t.meta.json.ptr, "keep-me"));
+    assert_null(strstr(t.meta.json.ptr, "file:///s1"));   /* ids[1]'s statistics went */
+    assert_non_null(strstr(t.meta.json.ptr, "file:///s2")); /* the current one's stayed */
+    /* snapshot-log: ids[1] and ids[2] removed, so only entries after them remain */
+    assert_int_equal(t.meta.nsnapshot_log, 1);
+    assert_int_equal(t.meta.snapshot_log[0].snapshot_id, ids[3]);
+    catalog_table_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_keep_last, setup, teardown),
         cmocka_unit_test_setup_teardown(test_young_and_current_kept, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deletes_unreachable_data, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refs_and_statistics, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
