@@ -1107,14 +1107,22 @@ static int mq_eval_bin_vv(mq_ctx *c, const logql_expr *e, mq_val *L, mq_val *R, 
             if (oi == SIZE_MAX)
                 continue;
             if (odup[sid]) {
+                /* Loki's text; the two series of the "one" side sharing the signature */
+                size_t other = SIZE_MAX;
+                for (size_t q = 0; q < O->n && other == SIZE_MAX; q++)
+                    if (q != oi && O->s[q].has[st] && (swap ? lsid : rsid)[q] == sid)
+                        other = q;
                 ig_buf b;
-                ig_buf_init(&b, 512);
+                ig_buf_init(&b, 1024);
                 mq_lab_print(&O->s[oi].l, &b);
+                ig_buf_append(&b, ", ", 2);
+                if (other != SIZE_MAX)
+                    mq_lab_print(&O->s[other].l, &b);
                 int rc = ig_err(c->eb, IG_EINVAL,
-                                "found duplicate series for the match group %s on the %s "
-                                "hand-side of the operation;many-to-many matching not allowed: "
-                                "matching labels must be unique on one side",
-                                b.data ? b.data : "{}", swap ? "left" : "right");
+                                "found duplicate series on the %s hand-side of the operation: "
+                                "[%s];many-to-many matching not allowed: matching labels must be "
+                                "unique on one side",
+                                swap ? "left" : "right", b.data ? b.data : "");
                 ig_buf_free(&b);
                 return rc;
             }
@@ -1471,9 +1479,9 @@ int lq_eval_metric(const logql_expr *e, lq_source *src, const lq_eval_opts *o, i
     } else {
         if (o->end_ns < o->start_ns)
             return ig_err(eb, IG_EINVAL, "end timestamp must not be before or equal to start time");
-        /* Loki's query frontend aligns start down and end up to multiples of step. */
-        int64_t s = mq_floor_div(o->start_ns, o->step_ns) * o->step_ns;
-        int64_t en = -mq_floor_div(-o->end_ns, o->step_ns) * o->step_ns;
+        /* Steps are start, start+step, ... <= end: no alignment to multiples of step
+         * (Loki's conformance scripts expect points at start + k*step on every stack). */
+        int64_t s = o->start_ns, en = o->end_ns;
         if ((en - s) / o->step_ns > MQ_MAX_POINTS)
             return ig_err(eb, IG_EINVAL,
                           "exceeded maximum resolution of 11,000 points per timeseries. Try "
