@@ -22,8 +22,10 @@
 
 #include "icegate/arena.h"
 #include "icegate/buf.h"
+#include "icegate/catalog.h"
 #include "icegate/err.h"
 #include "icegate/logql.h"
+#include "icegate/store.h"
 
 /* ---- labels ---------------------------------------------------------------------- */
 typedef struct lq_label {
@@ -68,6 +70,28 @@ struct lq_source {
                 lq_entry_fn fn, void *fnctx, ig_errbuf *eb);
     void *ctx;
 };
+
+/* The source over the logs table (src/query/source.c): one tenant and optional account,
+ * Iceberg data files of the current snapshot plus the WAL after it (ig_plan_scan; cat may
+ * be NULL: WAL only). store and cat are borrowed and must outlive the source. The stats
+ * count what scans read (for the `stats` object). Not thread-safe: one query at a time. */
+typedef struct lq_scan_stats {
+    uint64_t files, row_groups; /* opened */
+    uint64_t rows;              /* rows of the tenant in the time range, before filters */
+    uint64_t bytes;             /* line bytes of those rows */
+    uint64_t entries;           /* entries handed to the callback */
+} lq_scan_stats;
+
+typedef struct lq_table_source {
+    lq_source src; /* pass &ts->src as the lq_source */
+    catalog *cat;
+    ig_store *store;
+    ig_str tenant, account; /* account ptr NULL: every account (account_id then a label) */
+    lq_scan_stats stats;
+} lq_table_source;
+
+void lq_table_source_init(lq_table_source *s, catalog *cat, ig_store *store, ig_str tenant,
+                          ig_str account);
 
 /* ---- pipeline ------------------------------------------------------------------------ */
 typedef struct lq_pipeline lq_pipeline;

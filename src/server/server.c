@@ -13,6 +13,7 @@
 #include "icegate/grpc.h"
 #include "icegate/http.h"
 #include "icegate/ingest.h"
+#include "icegate/loki_api.h"
 #include "icegate/limits.h"
 #include "icegate/maintain.h"
 #include "icegate/store.h"
@@ -195,6 +196,12 @@ int ig_server_run(const ig_config *cfg, int roles)
                                      &tenant_api))
         rc = 1;
 
+    lq_loki_api *loki_api = NULL;
+    if (rc == 0 && (roles & IG_ROLE_QUERY) && lq_loki_api_new(cfg, &loki_api, &eb)) {
+        fprintf(stderr, "icegate: cannot start the Loki query API: %s\n", eb.msg);
+        rc = 1;
+    }
+
     ig_http_server *servers[NLISTENERS] = {0};
     ig_grpc_server *grpc = NULL;
     for (size_t i = 0; i < NLISTENERS && rc == 0; i++) {
@@ -248,6 +255,8 @@ int ig_server_run(const ig_config *cfg, int roles)
                     ig_ingest_register_loki_push(ingest, s);
                 else
                     ig_http_route(s, "POST", "/loki/api/v1/push", h_push_elsewhere, NULL);
+                if (loki_api)
+                    lq_loki_api_register(loki_api, s);
             }
             if (!strcmp(l->name, "otlp_http") || !strcmp(l->name, "loki"))
                 ig_tenant_api_register(tenant_api, s); /* before the API catch-all */
@@ -304,6 +313,7 @@ int ig_server_run(const ig_config *cfg, int roles)
     ig_maint_stop(maint);
     ig_tenant_api_free(tenant_api);
     /* Flush what the WAL still holds, then release the store. */
+    lq_loki_api_free(loki_api);
     ig_ingest_free(ingest);
     ig_wal_close(wal);
     ig_limits_set_process(NULL);

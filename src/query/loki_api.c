@@ -1,0 +1,1058 @@
+/* Loki HTTP API on the query listener (include/icegate/loki_api.h). Design note:
+ * docs/query.md "API". Parameters, defaults, time formats, response shapes and error texts
+ * follow Loki (reference/loki-notes.md §2); query errors are text/plain bodies. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "icegate/alloc.h"
+#include "icegate/catalog.h"
+#include "icegate/limits.h"
+#include "icegate/log.h"
+#include "icegate/logql.h"
+#include "icegate/logql_eval.h"
+#include "icegate/loki_api.h"
+#include "icegate/map.h"
+#include "icegate/store.h"
+#include "icegate/tenant.h"
+#include "icegate/time.h"
+#include "icegate/version.h"
+#include "query_int.h"
+
+#define QUERY_ARENA_CAP (64u << 20)
+#define MAX_NAMES 100000       /* distinct label names / values / series per answer */
+#define DEFAULT_MAX_ENTRIES 5000
+#define ENTRY_BYTES_CAP (512u << 20) /* kept log entries of one query */
+
+struct lq_loki_api {
+    const ig_config *cfg;
+    ig_store *store;
+    ig_tenant_opts topts;
+};
+
+/* ---- responses ------------------------------------------------------------------------ */
+
+static int text(ig_http_resp *resp, int status, const char *msg)
+{
+    return ig_http_resp_text(resp, status, "text/plain; charset=utf-8", "%s\n", msg);
+}
+
+static int json_ok(ig_http_resp *resp, ig_buf *b)
+{
+    resp->status = 200;
+    ig_http_resp_header(resp, "Content-Type", "application/json; charset=UTF-8");
+    int rc = ig_buf_append_str(&resp->body, ig_buf_str(b));
+    ig_buf_free(b);
+    return rc;
+}
+
+/* JSON string with Go's HTML escaping (<, >, & as \u003c..., U+2028/9 escaped). */
+static int jstr(ig_buf *b, ig_str s)
+{
+    int rc = ig_buf_putc(b, '"');
+    size_t i = 0, run = 0;
+    while (rc == 0 && i < s.len) {
+        unsigned char c = (unsigned char)s.ptr[i];
+        const char *esc = NULL;
+        size_t adv = 1;
+        if (c == '<')
+            esc = "\\u003c";
+        else if (c == '>')
+            esc = "\\u003e";
+        else if (c == '&')
+            esc = "\\u0026";
+        else if (c == 0xe2 && i + 2 < s.len && (unsigned char)s.ptr[i + 1] == 0x80 &&
+                 ((unsigned char)s.ptr[i + 2] == 0xa8 || (unsigned char)s.ptr[i + 2] == 0xa9))
+            esc = (unsigned char)s.ptr[i + 2] == 0xa8 ? "\\u2028" : "\\u2029", adv = 3;
+        if (!esc) {
+            i++;
+            run++;
+            continue;
+        }
+        if (run)
+            rc = ig_buf_json_escape(b, (ig_str){s.ptr + i - run, run});
+        run = 0;
+        rc = rc ? rc : ig_buf_append_cstr(b, esc);
+        i += adv;
+    }
+    if (rc == 0 && run)
+        rc = ig_buf_json_escape(b, (ig_str){s.ptr + i - run, run});
+    return rc ? rc : ig_buf_putc(b, '"');
+}
+
+/* {"name":"value",...} of the labels whose category is in mask (cats NULL: all). */
+static int jlabels(ig_buf *b, const lq_label *v, const uint8_t *cats, size_t n, unsigned mask)
+{
+    int rc = ig_buf_putc(b, '{');
+    bool first = true;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (cats && !(mask & (1u << cats[i])))
+            continue;
+        if (!first)
+            rc = ig_buf_putc(b, ',');
+        first = false;
+        rc = rc ? rc : jstr(b, v[i].name);
+        rc = rc ? rc : ig_buf_putc(b, ':');
+        rc = rc ? rc : jstr(b, v[i].value);
+    }
+    return rc ? rc : ig_buf_putc(b, '}');
+}
+
+static int stats_json(ig_buf *b, const lq_scan_stats *st, uint64_t returned, uint64_t post,
+                      double exec_s)
+{
+    static const char *const caches[] = {"chunk", "index", "result", "statsResult", "volumeResult",
+                                         "seriesResult", "labelResult", "instantMetricResult"};
+    static const char store[] =
+        "{\"totalChunksRef\":0,\"totalChunksDownloaded\":0,\"chunksDownloadTime\":0,"
+        "\"queryReferencedStructuredMetadata\":false,\"chunk\":{\"headChunkBytes\":0,"
+        "\"headChunkLines\":0,\"decompressedBytes\":%llu,\"decompressedLines\":%llu,"
+        "\"compressedBytes\":0,\"totalDuplicates\":0,\"postFilterLines\":%llu,"
+        "\"headChunkStructuredMetadataBytes\":0,\"decompressedStructuredMetadataBytes\":0},"
+        "\"chunkRefsFetchTime\":0,\"congestionControlLatency\":0,\"pipelineWrapperFilteredLines\":0}";
+    double bps = exec_s > 0 ? (double)st->bytes / exec_s : 0, lps = exec_s > 0 ? (double)st->rows / exec_s : 0;
+    int rc = ig_buf_printf(
+        b,
+        "{\"summary\":{\"bytesProcessedPerSecond\":%llu,\"linesProcessedPerSecond\":%llu,"
+        "\"totalBytesProcessed\":%llu,\"totalLinesProcessed\":%llu,\"execTime\":%.9g,"
+        "\"queueTime\":0,\"subqueries\":0,\"totalEntriesReturned\":%llu,\"splits\":0,"
+        "\"shards\":0,\"totalPostFilterLines\":%llu,\"totalStructuredMetadataBytesProcessed\":0},"
+        "\"querier\":{\"store\":",
+        (unsigned long long)bps, (unsigned long long)lps, (unsigned long long)st->bytes,
+        (unsigned long long)st->rows, exec_s, (unsigned long long)returned, (unsigned long long)post);
+    rc = rc ? rc : ig_buf_printf(b, store, (unsigned long long)st->bytes, (unsigned long long)st->rows, (unsigned long long)post);
+    rc = rc ? rc : ig_buf_append_cstr(b, "},\"ingester\":{\"totalReached\":0,\"totalChunksMatched\":0,"
+                                         "\"totalBatches\":0,\"totalLinesSent\":0,\"store\":");
+    rc = rc ? rc : ig_buf_printf(b, store, 0ull, 0ull, 0ull);
+    rc = rc ? rc : ig_buf_append_cstr(b, "},\"cache\":{");
+    for (size_t i = 0; i < sizeof caches / sizeof caches[0] && rc == 0; i++)
+        rc = ig_buf_printf(b,
+                           "%s\"%s\":{\"entriesFound\":0,\"entriesRequested\":0,\"entriesStored\":0,"
+                           "\"bytesReceived\":0,\"bytesSent\":0,\"requests\":0,\"downloadTime\":0,"
+                           "\"queryLengthServed\":0}",
+                           i ? "," : "", caches[i]);
+    rc = rc ? rc : ig_buf_append_cstr(b, "},\"index\":{\"totalChunks\":0,\"postFilterChunks\":0,"
+                                         "\"shardsDuration\":0,\"usedBloomFilters\":false}}");
+    return rc;
+}
+
+/* ---- parameters ------------------------------------------------------------------------ */
+
+static int num2(const char *p)
+{
+    return (p[0] - '0') * 10 + (p[1] - '0');
+}
+
+/* RFC3339 / RFC3339Nano. */
+static bool parse_rfc3339(ig_str s, int64_t *ns)
+{
+    const char *p = s.ptr;
+    size_t n = s.len;
+    if (n < 20 || p[4] != '-' || p[7] != '-' || (p[10] != 'T' && p[10] != 't') || p[13] != ':' ||
+        p[16] != ':')
+        return false;
+    for (size_t i = 0; i < 19; i++)
+        if (i != 4 && i != 7 && i != 10 && i != 13 && i != 16 && (p[i] < '0' || p[i] > '9'))
+            return false;
+    struct tm tm = {0};
+    tm.tm_year = (p[0] - '0') * 1000 + (p[1] - '0') * 100 + num2(p + 2) - 1900;
+    tm.tm_mon = num2(p + 5) - 1;
+    tm.tm_mday = num2(p + 8);
+    tm.tm_hour = num2(p + 11);
+    tm.tm_min = num2(p + 14);
+    tm.tm_sec = num2(p + 17);
+    if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
+        tm.tm_min > 59 || tm.tm_sec > 59)
+        return false;
+    size_t i = 19;
+    int64_t frac = 0;
+    if (i < n && p[i] == '.') {
+        i++;
+        int d = 0;
+        while (i < n && p[i] >= '0' && p[i] <= '9') {
+            if (d < 9)
+                frac = frac * 10 + (p[i] - '0'), d++;
+            i++;
+        }
+        if (d == 0)
+            return false;
+        while (d++ < 9)
+            frac *= 10;
+    }
+    int64_t off = 0;
+    if (i < n && (p[i] == 'Z' || p[i] == 'z')) {
+        i++;
+    } else if (i + 6 == n && (p[i] == '+' || p[i] == '-') && p[i + 3] == ':') {
+        off = (num2(p + i + 1) * 60 + num2(p + i + 4)) * 60;
+        if (p[i] == '-')
+            off = -off;
+        i += 6;
+    } else {
+        return false;
+    }
+    if (i != n)
+        return false;
+    int64_t sec = (int64_t)timegm(&tm) - off;
+    *ns = sec * IG_NS_PER_S + frac;
+    return true;
+}
+
+/* Loki's timestamp parameter: float seconds (ms precision), integer seconds (<= 10
+ * characters) or nanoseconds, or RFC3339Nano. */
+static bool parse_ts(ig_str s, int64_t *ns)
+{
+    s = ig_str_trim(s);
+    if (s.len == 0)
+        return false;
+    double d;
+    if (ig_str_index(s, '.') >= 0 && ig_str_to_f64(s, &d) == 0 && isfinite(d)) {
+        double ms = round(d * 1000.0);
+        *ns = (int64_t)ms * 1000000;
+        return true;
+    }
+    int64_t i;
+    if (ig_str_to_i64(s, &i) == 0) {
+        size_t digits = s.len - (s.ptr[0] == '-' || s.ptr[0] == '+');
+        *ns = digits <= 10 ? i * IG_NS_PER_S : i;
+        return true;
+    }
+    return parse_rfc3339(s, ns);
+}
+
+/* Prometheus duration ([0-9]+(ms|s|m|h|d|w|y))+ into ns. */
+static bool parse_prom_duration(ig_str s, int64_t *ns)
+{
+    size_t i = 0;
+    int64_t total = 0;
+    if (s.len == 0)
+        return false;
+    while (i < s.len) {
+        int64_t n = 0;
+        size_t st = i;
+        while (i < s.len && s.ptr[i] >= '0' && s.ptr[i] <= '9') {
+            if (n > INT64_MAX / 10 - 10)
+                return false;
+            n = n * 10 + (s.ptr[i++] - '0');
+        }
+        if (i == st)
+            return false;
+        int64_t mul;
+        if (i + 1 < s.len && s.ptr[i] == 'm' && s.ptr[i + 1] == 's')
+            mul = 1000000, i += 2;
+        else if (i < s.len && s.ptr[i] == 's')
+            mul = IG_NS_PER_S, i++;
+        else if (i < s.len && s.ptr[i] == 'm')
+            mul = 60 * IG_NS_PER_S, i++;
+        else if (i < s.len && s.ptr[i] == 'h')
+            mul = 3600 * IG_NS_PER_S, i++;
+        else if (i < s.len && s.ptr[i] == 'd')
+            mul = 86400 * IG_NS_PER_S, i++;
+        else if (i < s.len && s.ptr[i] == 'w')
+            mul = 7 * 86400 * IG_NS_PER_S, i++;
+        else if (i < s.len && s.ptr[i] == 'y')
+            mul = 365 * 86400 * IG_NS_PER_S, i++;
+        else
+            return false;
+        if (n > INT64_MAX / mul)
+            return false;
+        total += n * mul;
+    }
+    *ns = total;
+    return true;
+}
+
+/* step / interval / since: float seconds or a Prometheus duration. */
+static bool parse_secs_or_dur(ig_str s, int64_t *ns)
+{
+    double d;
+    if (ig_str_to_f64(s, &d) == 0) {
+        if (!isfinite(d) || fabs(d) > 9e9)
+            return false;
+        *ns = (int64_t)(d * 1e9);
+        return true;
+    }
+    return parse_prom_duration(s, ns);
+}
+
+typedef struct qparams {
+    ig_str query;
+    int64_t start, end, step, interval;
+    int64_t limit;
+    bool forward;
+    bool has_step;
+} qparams;
+
+/* Fills p from the request; on error answers 400 and returns false. instant: /query. */
+static bool read_params(ig_http_req *req, ig_http_resp *resp, bool instant, int64_t max_entries,
+                        qparams *p, bool need_query)
+{
+    char msg[512];
+    ig_str v;
+    memset(p, 0, sizeof *p);
+    if (ig_http_param(req, "query", &v))
+        p->query = v;
+    if (need_query && p->query.len == 0) {
+        text(resp, 400, "query parameter is required"); /* Loki: parse error : syntax error */
+        return false;
+    }
+    p->limit = 100;
+    if (ig_http_param(req, "limit", &v)) {
+        if (ig_str_to_i64(ig_str_trim(v), &p->limit) != 0) {
+            snprintf(msg, sizeof msg, "invalid limit '%.*s'", (int)(v.len > 64 ? 64 : v.len), v.ptr);
+            text(resp, 400, msg);
+            return false;
+        }
+        if (p->limit <= 0) {
+            text(resp, 400, "limit must be a positive value");
+            return false;
+        }
+    }
+    if (p->limit > max_entries && need_query) {
+        snprintf(msg, sizeof msg,
+                 "max entries limit per query exceeded, limit > max_entries_limit_per_query (%lld > %lld)",
+                 (long long)p->limit, (long long)max_entries);
+        text(resp, 400, msg);
+        return false;
+    }
+    p->forward = false;
+    if (ig_http_param(req, "direction", &v) && v.len) {
+        if (ig_str_case_eq(v, "forward"))
+            p->forward = true;
+        else if (!ig_str_case_eq(v, "backward")) {
+            snprintf(msg, sizeof msg, "invalid direction '%.*s'", (int)(v.len > 64 ? 64 : v.len), v.ptr);
+            text(resp, 400, msg);
+            return false;
+        }
+    }
+    int64_t now = ig_now_ns();
+    if (instant) {
+        p->start = p->end = now;
+        if (ig_http_param(req, "time", &v) && v.len && !parse_ts(v, &p->end)) {
+            snprintf(msg, sizeof msg, "invalid parameter \"time\": cannot parse \"%.*s\" to a valid timestamp",
+                     (int)(v.len > 64 ? 64 : v.len), v.ptr);
+            text(resp, 400, msg);
+            return false;
+        }
+        p->start = p->end;
+        return true;
+    }
+    p->end = now;
+    if (ig_http_param(req, "end", &v) && v.len && !parse_ts(v, &p->end)) {
+        snprintf(msg, sizeof msg, "invalid parameter \"end\": cannot parse \"%.*s\" to a valid timestamp",
+                 (int)(v.len > 64 ? 64 : v.len), v.ptr);
+        text(resp, 400, msg);
+        return false;
+    }
+    int64_t since = 3600 * IG_NS_PER_S;
+    if (ig_http_param(req, "since", &v) && v.len && !parse_prom_duration(v, &since)) {
+        snprintf(msg, sizeof msg, "invalid parameter \"since\": cannot parse \"%.*s\" to a valid duration",
+                 (int)(v.len > 64 ? 64 : v.len), v.ptr);
+        text(resp, 400, msg);
+        return false;
+    }
+    p->start = (p->end < now ? p->end : now) - since;
+    if (ig_http_param(req, "start", &v) && v.len && !parse_ts(v, &p->start)) {
+        snprintf(msg, sizeof msg, "invalid parameter \"start\": cannot parse \"%.*s\" to a valid timestamp",
+                 (int)(v.len > 64 ? 64 : v.len), v.ptr);
+        text(resp, 400, msg);
+        return false;
+    }
+    if (p->end < p->start) {
+        text(resp, 400, "end timestamp must not be before or equal to start time");
+        return false;
+    }
+    if (ig_http_param(req, "step", &v) && v.len) {
+        if (!parse_secs_or_dur(v, &p->step)) {
+            snprintf(msg, sizeof msg, "invalid parameter \"step\": cannot parse \"%.*s\" to a valid duration",
+                     (int)(v.len > 64 ? 64 : v.len), v.ptr);
+            text(resp, 400, msg);
+            return false;
+        }
+        p->has_step = true;
+    } else {
+        int64_t s = (p->end - p->start) / (250 * IG_NS_PER_S);
+        p->step = (s < 1 ? 1 : s) * IG_NS_PER_S;
+    }
+    if (p->step <= 0) {
+        text(resp, 400, "zero or negative query resolution step widths are not accepted. Try a positive integer");
+        return false;
+    }
+    if ((p->end - p->start) / p->step > 11000) {
+        text(resp, 400, "exceeded maximum resolution of 11,000 points per time series. Try increasing the value of the step parameter");
+        return false;
+    }
+    if (ig_http_param(req, "interval", &v) && v.len) {
+        if (!parse_secs_or_dur(v, &p->interval)) {
+            snprintf(msg, sizeof msg, "invalid parameter \"interval\": cannot parse \"%.*s\" to a valid duration",
+                     (int)(v.len > 64 ? 64 : v.len), v.ptr);
+            text(resp, 400, msg);
+            return false;
+        }
+        if (p->interval < 0) {
+            text(resp, 400, "interval must be >= 0");
+            return false;
+        }
+    }
+    return true;
+}
+
+/* ---- tenancy and the source ------------------------------------------------------------ */
+
+typedef struct qctx {
+    lq_loki_api *api;
+    ig_tenancy t;
+    catalog *cat;
+    lq_table_source src;
+} qctx;
+
+/* Resolves the tenant and opens the catalog; answers the error itself and returns false. */
+static bool open_query(lq_loki_api *api, ig_http_req *req, ig_http_resp *resp, qctx *q)
+{
+    char msg[512];
+    memset(q, 0, sizeof *q);
+    q->api = api;
+    int st = ig_tenancy_resolve(&api->topts, ig_http_header(req, "X-Scope-OrgID"),
+                                ig_http_header_count(req, "X-Scope-OrgID"),
+                                ig_http_header(req, "X-Account-ID"),
+                                ig_http_header_count(req, "X-Account-ID"), &req->arena, &q->t, msg,
+                                sizeof msg);
+    if (st) {
+        text(resp, st, msg);
+        return false;
+    }
+    if (q->t.ntenants != 1) {
+        /* multi-tenant queries are not built yet */
+        text(resp, 501, "multi-tenant queries (X-Scope-OrgID with '|') are not implemented yet");
+        return false;
+    }
+    ig_errbuf eb = {{0}};
+    if (catalog_open(api->cfg, &q->cat, &eb) != 0) {
+        snprintf(msg, sizeof msg, "catalog unavailable: %s", eb.msg);
+        text(resp, 503, msg);
+        return false;
+    }
+    lq_table_source_init(&q->src, q->cat, api->store, q->t.tenants[0], q->t.account_id);
+    return true;
+}
+
+static void close_query(qctx *q)
+{
+    if (q->cat)
+        catalog_close(q->cat);
+    q->cat = NULL;
+}
+
+static int64_t max_entries_for(ig_str tenant)
+{
+    ig_limits *l = ig_limits_process();
+    if (!l)
+        return DEFAULT_MAX_ENTRIES;
+    ig_tenant_limits tl;
+    ig_limits_get(l, tenant, &tl);
+    return tl.max_entries_limit_per_query > 0 ? tl.max_entries_limit_per_query : INT64_MAX;
+}
+
+/* Maps an engine error to Loki's status. */
+static int answer_error(ig_http_resp *resp, int rc, const ig_errbuf *eb)
+{
+    int st = rc == IG_EINVAL || rc == IG_ERANGE ? 400
+             : rc == IG_EUNSUPPORTED            ? 501
+             : rc == IG_ETIMEDOUT               ? 504
+             : rc == IG_ETOOBIG                 ? 400
+             : rc == IG_ENOMEM                  ? 503
+                                                : 500;
+    const char *m = eb->msg[0] ? eb->msg : ig_strerror(rc);
+    if (rc == IG_ETIMEDOUT)
+        m = "request timed out, decrease the duration of the request or add more label matchers "
+            "(prefer exact match over regex match) to reduce the amount of data processed";
+    return text(resp, st, m);
+}
+
+/* ---- log queries ------------------------------------------------------------------------- */
+
+typedef struct kept {
+    int64_t ts;
+    uint64_t seq;
+    ig_str line;
+    lq_label *l;
+    uint8_t *cats;
+    size_t n;
+    ig_str key; /* printed stream identity */
+} kept;
+
+typedef struct lcoll {
+    lq_pipeline *p;
+    ig_arena scratch;
+    bool forward, categorize;
+    kept **heap;
+    size_t n, limit;
+    uint64_t seq, post;
+    size_t bytes;
+    ig_buf keybuf;
+    int err;
+} lcoll;
+
+/* a is better (kept in preference) than b */
+static bool better(const lcoll *c, const kept *a, int64_t bts, uint64_t bseq)
+{
+    if (a->ts != bts)
+        return c->forward ? a->ts < bts : a->ts > bts;
+    return c->forward ? a->seq < bseq : a->seq > bseq;
+}
+
+static void sift_down(lcoll *c, size_t i)
+{
+    /* heap root = the worst kept entry */
+    while (true) {
+        size_t l = 2 * i + 1, r = l + 1, w = i;
+        if (l < c->n && better(c, c->heap[w], c->heap[l]->ts, c->heap[l]->seq))
+            w = l;
+        if (r < c->n && better(c, c->heap[w], c->heap[r]->ts, c->heap[r]->seq))
+            w = r;
+        if (w == i)
+            return;
+        kept *t = c->heap[i];
+        c->heap[i] = c->heap[w];
+        c->heap[w] = t;
+        i = w;
+    }
+}
+
+static void sift_up(lcoll *c, size_t i)
+{
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (!better(c, c->heap[p], c->heap[i]->ts, c->heap[i]->seq))
+            return;
+        kept *t = c->heap[i];
+        c->heap[i] = c->heap[p];
+        c->heap[p] = t;
+        i = p;
+    }
+}
+
+static int collect(void *ctx, const lq_entry *e)
+{
+    lcoll *c = ctx;
+    ig_arena_reset(&c->scratch);
+    lq_out o;
+    uint64_t seq = c->seq++;
+    if (!lq_pipeline_run(c->p, e, &c->scratch, &o))
+        return 0;
+    c->post++;
+    if (c->n == c->limit) {
+        /* replace the worst only when the new one is better */
+        kept *w = c->heap[0];
+        bool nb = c->forward ? (e->ts_ns < w->ts || (e->ts_ns == w->ts && seq < w->seq))
+                             : (e->ts_ns > w->ts || (e->ts_ns == w->ts && seq > w->seq));
+        if (!nb)
+            return 0;
+    }
+    ig_buf_reset(&c->keybuf);
+    int rc = 0;
+    /* identity: all labels, or only the stream labels with categorize-labels */
+    rc = ig_buf_putc(&c->keybuf, '{');
+    bool first = true;
+    for (size_t i = 0; i < o.labels.n && rc == 0; i++) {
+        if (c->categorize && o.cats[i] != LQ_CAT_STREAM)
+            continue;
+        if (!first)
+            rc = ig_buf_append(&c->keybuf, ", ", 2);
+        first = false;
+        rc = rc ? rc : ig_buf_append_str(&c->keybuf, o.labels.v[i].name);
+        rc = rc ? rc : ig_buf_putc(&c->keybuf, '=');
+        rc = rc ? rc : lq__quote(&c->keybuf, o.labels.v[i].value);
+    }
+    rc = rc ? rc : ig_buf_putc(&c->keybuf, '}');
+    if (rc)
+        return c->err = rc;
+    size_t need = sizeof(kept) + o.labels.n * (sizeof(lq_label) + 1) + o.line.len + c->keybuf.len + 16;
+    for (size_t i = 0; i < o.labels.n; i++)
+        need += o.labels.v[i].name.len + o.labels.v[i].value.len;
+    if (c->bytes + need > ENTRY_BYTES_CAP)
+        return c->err = IG_ETOOBIG;
+    char *blk = ig_malloc(need);
+    if (!blk)
+        return c->err = IG_ENOMEM;
+    kept *k = (kept *)blk;
+    char *p = blk + sizeof(kept);
+    p += (size_t)(-(uintptr_t)p & 7);
+    k->l = (lq_label *)p;
+    p += o.labels.n * sizeof(lq_label);
+    k->cats = (uint8_t *)p;
+    p += o.labels.n;
+    k->n = o.labels.n;
+    for (size_t i = 0; i < o.labels.n; i++) {
+        k->cats[i] = o.cats[i];
+        memcpy(p, o.labels.v[i].name.ptr, o.labels.v[i].name.len);
+        k->l[i].name = (ig_str){p, o.labels.v[i].name.len};
+        p += o.labels.v[i].name.len;
+        if (o.labels.v[i].value.len)
+            memcpy(p, o.labels.v[i].value.ptr, o.labels.v[i].value.len);
+        k->l[i].value = (ig_str){p, o.labels.v[i].value.len};
+        p += o.labels.v[i].value.len;
+    }
+    if (o.line.len)
+        memcpy(p, o.line.ptr, o.line.len);
+    k->line = (ig_str){p, o.line.len};
+    p += o.line.len;
+    memcpy(p, c->keybuf.data, c->keybuf.len);
+    k->key = (ig_str){p, c->keybuf.len};
+    k->ts = e->ts_ns;
+    k->seq = seq;
+    c->bytes += need;
+    if (c->n == c->limit) {
+        ig_free(c->heap[0]);
+        c->heap[0] = k;
+        sift_down(c, 0);
+    } else {
+        c->heap[c->n++] = k;
+        sift_up(c, c->n - 1);
+    }
+    return 0;
+}
+
+static __thread bool t_fwd;
+
+static int kept_cmp(const void *pa, const void *pb)
+{
+    const kept *a = *(kept *const *)pa, *b = *(kept *const *)pb;
+    int c = ig_str_cmp(a->key, b->key);
+    if (c)
+        return c;
+    if (a->ts != b->ts)
+        return (a->ts < b->ts) == t_fwd ? -1 : 1;
+    if (a->seq != b->seq)
+        return (a->seq < b->seq) == t_fwd ? -1 : 1;
+    return 0;
+}
+
+static int write_meta(ig_buf *b, const kept *k)
+{
+    bool has_sm = false, has_p = false;
+    for (size_t i = 0; i < k->n; i++)
+        has_sm |= k->cats[i] == LQ_CAT_META, has_p |= k->cats[i] == LQ_CAT_PARSED;
+    int rc = ig_buf_putc(b, '{');
+    if (rc == 0 && has_sm) {
+        rc = ig_buf_append_cstr(b, "\"structuredMetadata\":");
+        rc = rc ? rc : jlabels(b, k->l, k->cats, k->n, 1u << LQ_CAT_META);
+    }
+    if (rc == 0 && has_p) {
+        rc = ig_buf_append_cstr(b, has_sm ? ",\"parsed\":" : "\"parsed\":");
+        rc = rc ? rc : jlabels(b, k->l, k->cats, k->n, 1u << LQ_CAT_PARSED);
+    }
+    return rc ? rc : ig_buf_putc(b, '}');
+}
+
+static bool wants_categorize(ig_http_req *req)
+{
+    const char *h = ig_http_header(req, "X-Loki-Response-Encoding-Flags");
+    ig_str v;
+    if (h) {
+        ig_str s = ig_str_from(h);
+        while (s.len) {
+            long c = ig_str_index(s, ',');
+            ig_str part = ig_str_trim((ig_str){s.ptr, c < 0 ? s.len : (size_t)c});
+            if (ig_str_eq_cstr(part, "categorize-labels"))
+                return true;
+            if (c < 0)
+                break;
+            s.ptr += c + 1;
+            s.len -= (size_t)c + 1;
+        }
+    }
+    if (ig_http_param(req, "encodingFlags", &v) && ig_str_eq_cstr(v, "categorize-labels"))
+        return true;
+    return false;
+}
+
+static int run_log_query(qctx *q, ig_http_req *req, ig_http_resp *resp, const logql_expr *e,
+                         const qparams *p, ig_arena *a)
+{
+    int64_t t0 = ig_mono_ns();
+    ig_errbuf eb = {{0}};
+    if (p->interval > 0)
+        return text(resp, 501, "the interval parameter of log queries is not implemented yet");
+    lcoll c = {.forward = p->forward, .categorize = wants_categorize(req), .limit = (size_t)p->limit};
+    int rc = lq_pipeline_new(&e->u.log, a, &c.p, &eb);
+    if (rc)
+        return answer_error(resp, rc, &eb);
+    c.heap = ig_malloc(c.limit * sizeof *c.heap);
+    if (!c.heap)
+        return text(resp, 503, "out of memory");
+    ig_arena_init(&c.scratch, 64u << 20);
+    ig_buf_init(&c.keybuf, 1u << 20);
+    rc = q->src.src.scan(&q->src.src, &e->u.log, p->start, p->end, collect, &c, &eb);
+    if (rc == 0 && c.err)
+        rc = c.err, ig_err(&eb, rc, "%s", rc == IG_ETOOBIG ? "the kept log entries exceed the query memory cap" : "out of memory");
+    ig_buf b;
+    ig_buf_init(&b, 0);
+    if (rc == 0) {
+        t_fwd = c.forward;
+        qsort(c.heap, c.n, sizeof *c.heap, kept_cmp);
+        rc = ig_buf_append_cstr(&b, "{\"status\":\"success\",\"data\":{\"resultType\":\"streams\",");
+        if (rc == 0 && c.categorize)
+            rc = ig_buf_append_cstr(&b, "\"encodingFlags\":[\"categorize-labels\"],");
+        rc = rc ? rc : ig_buf_append_cstr(&b, "\"result\":[");
+        for (size_t i = 0; i < c.n && rc == 0; i++) {
+            const kept *k = c.heap[i];
+            bool start = i == 0 || !ig_str_eq(c.heap[i - 1]->key, k->key);
+            if (start) {
+                rc = ig_buf_append_cstr(&b, i ? "]},{\"stream\":" : "{\"stream\":");
+                rc = rc ? rc : jlabels(&b, k->l, c.categorize ? k->cats : NULL, k->n, 1u << LQ_CAT_STREAM);
+                rc = rc ? rc : ig_buf_append_cstr(&b, ",\"values\":[");
+            } else {
+                rc = ig_buf_putc(&b, ',');
+            }
+            rc = rc ? rc : ig_buf_printf(&b, "[\"%lld\",", (long long)k->ts);
+            rc = rc ? rc : jstr(&b, k->line);
+            if (rc == 0 && c.categorize) {
+                rc = ig_buf_putc(&b, ',');
+                rc = rc ? rc : write_meta(&b, k);
+            }
+            rc = rc ? rc : ig_buf_putc(&b, ']');
+        }
+        if (rc == 0 && c.n)
+            rc = ig_buf_append_cstr(&b, "]}");
+        rc = rc ? rc : ig_buf_append_cstr(&b, "],\"stats\":");
+        rc = rc ? rc : stats_json(&b, &q->src.stats, c.n, c.post, (double)(ig_mono_ns() - t0) / 1e9);
+        rc = rc ? rc : ig_buf_append_cstr(&b, "}}");
+        if (rc)
+            ig_err(&eb, rc, "out of memory writing the response");
+    }
+    for (size_t i = 0; i < c.n; i++)
+        ig_free(c.heap[i]);
+    ig_free(c.heap);
+    ig_arena_free(&c.scratch);
+    ig_buf_free(&c.keybuf);
+    if (rc) {
+        ig_buf_free(&b);
+        return answer_error(resp, rc, &eb);
+    }
+    return json_ok(resp, &b);
+}
+
+static int h_query(ig_http_req *req, ig_http_resp *resp, void *ud, bool instant)
+{
+    lq_loki_api *api = ud;
+    qctx q;
+    if (!open_query(api, req, resp, &q))
+        return 0;
+    qparams p;
+    int rc = 0;
+    if (!read_params(req, resp, instant, max_entries_for(q.t.tenants[0]), &p, true)) {
+        close_query(&q);
+        return 0;
+    }
+    ig_arena a;
+    ig_arena_init(&a, QUERY_ARENA_CAP);
+    logql_expr *e = NULL;
+    ig_errbuf eb = {{0}};
+    rc = logql_parse(p.query, &a, &e, &eb);
+    if (rc) {
+        rc = text(resp, rc == IG_ENOMEM ? 503 : 400, eb.msg);
+    } else if (!logql_is_metric(e)) {
+        if (instant)
+            rc = text(resp, 400, "log queries are not supported as an instant query type, please "
+                                 "change your query to a range query type");
+        else
+            rc = run_log_query(&q, req, resp, e, &p, &a);
+    } else {
+        rc = text(resp, 501, "metric queries are not implemented yet on this API");
+    }
+    ig_arena_free(&a);
+    close_query(&q);
+    return rc;
+}
+
+static int h_query_range(ig_http_req *req, ig_http_resp *resp, void *ud)
+{
+    return h_query(req, resp, ud, false);
+}
+
+static int h_query_instant(ig_http_req *req, ig_http_resp *resp, void *ud)
+{
+    return h_query(req, resp, ud, true);
+}
+
+/* ---- labels, label values, series ------------------------------------------------------- */
+
+typedef struct mcoll {
+    int mode; /* 0 names, 1 values of `name`, 2 series */
+    ig_str name;
+    ig_map set;
+    int err;
+    ig_buf tmp;
+} mcoll;
+
+static int meta_cb(void *ctx, const lq_entry *e)
+{
+    mcoll *m = ctx;
+    ig_map_entry *me;
+    bool created;
+    int rc = 0;
+    if (m->mode == 0) {
+        for (size_t i = 0; i < e->stream.n && rc == 0; i++)
+            rc = ig_map_upsert(&m->set, e->stream.v[i].name, &me, &created);
+    } else if (m->mode == 1) {
+        ig_str v = lq_labels_get(&e->stream, m->name);
+        if (v.ptr && v.len)
+            rc = ig_map_upsert(&m->set, v, &me, &created);
+    } else {
+        ig_buf_reset(&m->tmp);
+        rc = lq_labels_print(&e->stream, &m->tmp);
+        if (rc == 0 && !ig_map_find(&m->set, ig_buf_str(&m->tmp))) {
+            ig_buf js;
+            ig_buf_init(&js, 1u << 20);
+            rc = jlabels(&js, e->stream.v, NULL, e->stream.n, 0);
+            if (rc == 0) {
+                size_t l;
+                char *d = ig_buf_detach(&js, &l);
+                rc = ig_map_upsert(&m->set, ig_buf_str(&m->tmp), &me, &created);
+                if (rc == 0)
+                    me->value = d;
+                else
+                    ig_free(d);
+            }
+            ig_buf_free(&js);
+        }
+    }
+    if (rc)
+        m->err = rc;
+    return rc;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+    const ig_map_entry *x = *(ig_map_entry *const *)a, *y = *(ig_map_entry *const *)b;
+    return ig_str_cmp((ig_str){x->key, x->key_len}, (ig_str){y->key, y->key_len});
+}
+
+/* Selector of a `query`/`match[]` parameter: a log query or a range aggregation's log
+ * part; "{}" (or absent) matches every stream. */
+static int selector_of(ig_str s, ig_arena *a, logql_log *out, ig_errbuf *eb)
+{
+    memset(out, 0, sizeof *out);
+    ig_str t = ig_str_trim(s);
+    if (t.len == 0 || ig_str_eq_cstr(t, "{}"))
+        return 0;
+    logql_expr *e;
+    int rc = logql_parse(s, a, &e, eb);
+    if (rc)
+        return rc;
+    if (e->kind == LOGQL_EXPR_LOG)
+        out->matchers = e->u.log.matchers, out->n_matchers = e->u.log.n_matchers;
+    else if (e->kind == LOGQL_EXPR_RANGE_AGG)
+        out->matchers = e->u.range.log.matchers, out->n_matchers = e->u.range.log.n_matchers;
+    else
+        return ig_err(eb, IG_EINVAL, "parse error : only stream selectors are supported here");
+    return 0;
+}
+
+static int h_meta(ig_http_req *req, ig_http_resp *resp, lq_loki_api *api, int mode, ig_str name)
+{
+    qctx q;
+    if (!open_query(api, req, resp, &q))
+        return 0;
+    qparams p;
+    if (!read_params(req, resp, false, INT64_MAX, &p, false)) {
+        close_query(&q);
+        return 0;
+    }
+    ig_arena a;
+    ig_arena_init(&a, QUERY_ARENA_CAP);
+    ig_errbuf eb = {{0}};
+    mcoll m = {.mode = mode, .name = name};
+    ig_map_init(&m.set, MAX_NAMES);
+    ig_buf_init(&m.tmp, 1u << 20);
+    int rc = 0;
+    ig_str sels[64];
+    int nsel;
+    if (mode == 2) {
+        nsel = ig_http_param_all(req, "match[]", sels, 64);
+        if (nsel == 0)
+            nsel = ig_http_param_all(req, "match", sels, 64);
+        if (nsel == 0) {
+            rc = ig_err(&eb, IG_EINVAL, "at least one match[] argument must be provided");
+        }
+        if (nsel > 64)
+            nsel = 64;
+    } else {
+        nsel = 1;
+        if (!ig_http_param(req, "query", &sels[0]))
+            sels[0] = IG_STR("");
+    }
+    for (int i = 0; i < nsel && rc == 0; i++) {
+        logql_log log;
+        rc = selector_of(sels[i], &a, &log, &eb);
+        if (rc == 0)
+            rc = q.src.src.scan(&q.src.src, &log, p.start, p.end, meta_cb, &m, &eb);
+        if (rc && m.err)
+            rc = ig_err(&eb, m.err == IG_ETOOBIG ? IG_ETOOBIG : m.err,
+                        "too many distinct results (more than %d)", MAX_NAMES);
+    }
+    ig_buf b;
+    ig_buf_init(&b, 0);
+    if (rc == 0) {
+        ig_map_entry **v = ig_malloc((m.set.count + 1) * sizeof *v);
+        if (!v) {
+            rc = ig_err(&eb, IG_ENOMEM, "out of memory");
+        } else {
+            size_t n = 0, it = 0;
+            ig_map_entry *me;
+            while ((me = ig_map_next(&m.set, &it)))
+                v[n++] = me;
+            qsort(v, n, sizeof *v, key_cmp);
+            rc = ig_buf_append_cstr(&b, "{\"status\":\"success\"");
+            if (n || mode == 2)
+                rc = rc ? rc : ig_buf_append_cstr(&b, ",\"data\":[");
+            for (size_t i = 0; i < n && rc == 0; i++) {
+                if (i)
+                    rc = ig_buf_putc(&b, ',');
+                if (mode == 2)
+                    rc = rc ? rc : ig_buf_append_cstr(&b, (const char *)v[i]->value);
+                else
+                    rc = rc ? rc : jstr(&b, (ig_str){v[i]->key, v[i]->key_len});
+            }
+            if (n || mode == 2)
+                rc = rc ? rc : ig_buf_putc(&b, ']');
+            rc = rc ? rc : ig_buf_putc(&b, '}');
+            ig_free(v);
+        }
+    }
+    if (mode == 2) {
+        size_t it = 0;
+        ig_map_entry *me;
+        while ((me = ig_map_next(&m.set, &it)))
+            ig_free(me->value);
+    }
+    ig_map_free(&m.set);
+    ig_buf_free(&m.tmp);
+    ig_arena_free(&a);
+    close_query(&q);
+    if (rc) {
+        ig_buf_free(&b);
+        return answer_error(resp, rc, &eb);
+    }
+    return json_ok(resp, &b);
+}
+
+static int h_labels(ig_http_req *req, ig_http_resp *resp, void *ud)
+{
+    return h_meta(req, resp, ud, 0, IG_STR_NULL);
+}
+
+static int h_series(ig_http_req *req, ig_http_resp *resp, void *ud)
+{
+    return h_meta(req, resp, ud, 2, IG_STR_NULL);
+}
+
+/* ---- other routes --------------------------------------------------------------------------- */
+
+static int h_format_query(ig_http_req *req, ig_http_resp *resp, void *ud)
+{
+    (void)ud;
+    ig_str q = IG_STR("");
+    ig_http_param(req, "query", &q);
+    ig_arena a;
+    ig_arena_init(&a, QUERY_ARENA_CAP);
+    logql_expr *e;
+    ig_errbuf eb = {{0}};
+    ig_buf b, out;
+    ig_buf_init(&b, 0);
+    ig_buf_init(&out, 0);
+    int rc = logql_parse(q, &a, &e, &eb);
+    if (rc) {
+        ig_buf_append_cstr(&out, "{\"status\":\"invalid-query\",\"error\":");
+        jstr(&out, ig_str_from(eb.msg));
+        ig_buf_putc(&out, '}');
+        resp->status = 400;
+        ig_http_resp_header(resp, "Content-Type", "application/json; charset=UTF-8");
+        ig_buf_append_str(&resp->body, ig_buf_str(&out));
+    } else {
+        logql_print(e, &b);
+        ig_buf_append_cstr(&out, "{\"status\":\"success\",\"data\":");
+        jstr(&out, ig_buf_str(&b));
+        ig_buf_putc(&out, '}');
+        json_ok(resp, &out);
+    }
+    ig_buf_free(&b);
+    ig_buf_free(&out);
+    ig_arena_free(&a);
+    return 0;
+}
+
+static int h_buildinfo(ig_http_req *req, ig_http_resp *resp, void *ud)
+{
+    (void)req;
+    (void)ud;
+    ig_buf b;
+    ig_buf_init(&b, 0);
+    ig_buf_append_cstr(&b, "{\"version\":\"" IG_VERSION "\",\"revision\":\"\",\"branch\":\"\","
+                           "\"buildDate\":\"\",\"buildUser\":\"\",\"goVersion\":\"\"}");
+    return json_ok(resp, &b);
+}
+
+static int h_api(ig_http_req *req, ig_http_resp *resp, void *ud)
+{
+    const char *path = req->path;
+    static const char pre[] = "/loki/api/v1/";
+    bool get_post = !strcmp(req->method, "GET") || !strcmp(req->method, "POST");
+    if (!strncmp(path, pre, sizeof pre - 1)) {
+        const char *rest = path + sizeof pre - 1;
+        if (!strncmp(rest, "label/", 6)) {
+            const char *nm = rest + 6;
+            const char *sl = strchr(nm, '/');
+            if (sl && !strcmp(sl, "/values")) {
+                if (!get_post)
+                    return text(resp, 405, "method not allowed");
+                return h_meta(req, resp, ud, 1, ig_str_make(nm, (size_t)(sl - nm)));
+            }
+        }
+    }
+    char msg[300];
+    snprintf(msg, sizeof msg, "%.200s is not implemented yet", path);
+    return text(resp, 501, msg);
+}
+
+int lq_loki_api_new(const ig_config *cfg, lq_loki_api **out, ig_errbuf *eb)
+{
+    lq_loki_api *api = ig_malloc(sizeof *api);
+    if (!api)
+        return ig_err(eb, IG_ENOMEM, "out of memory");
+    memset(api, 0, sizeof *api);
+    api->cfg = cfg;
+    api->topts.auth_enabled = cfg->auth.enabled;
+    api->topts.default_tenant = cfg->auth.default_tenant;
+    api->topts.allow_multi = cfg->auth.multi_tenant_queries;
+    int rc = ig_store_open_fs(cfg->storage.path, &api->store, eb);
+    if (rc) {
+        ig_free(api);
+        return rc;
+    }
+    *out = api;
+    return 0;
+}
+
+int lq_loki_api_register(lq_loki_api *api, ig_http_server *s)
+{
+    int rc = 0;
+    rc |= ig_http_route(s, "GET|POST", "/loki/api/v1/query_range", h_query_range, api);
+    rc |= ig_http_route(s, "GET|POST", "/loki/api/v1/query", h_query_instant, api);
+    rc |= ig_http_route(s, "GET|POST", "/loki/api/v1/labels", h_labels, api);
+    rc |= ig_http_route(s, "GET|POST", "/loki/api/v1/series", h_series, api);
+    rc |= ig_http_route(s, "GET|POST", "/loki/api/v1/format_query", h_format_query, api);
+    rc |= ig_http_route(s, "GET", "/loki/api/v1/status/buildinfo", h_buildinfo, api);
+    rc |= ig_http_route(s, "*", "/loki/api/v1/*", h_api, api);
+    return rc ? IG_ENOMEM : 0;
+}
+
+void lq_loki_api_free(lq_loki_api *api)
+{
+    if (!api)
+        return;
+    if (api->store)
+        ig_store_close(api->store);
+    ig_free(api);
+}

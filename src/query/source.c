@@ -1,0 +1,677 @@
+/* The logs-table source of the LogQL engine (lq_table_source). Design note: docs/query.md
+ * "Source".
+ *
+ * scan(): plans the scan (ig_plan_scan: tenant/account/day partitions, file bounds,
+ * row-group statistics, WAL footers), then per planned row group reads the tenant,
+ * account and timestamp columns first and builds the selection of rows of this tenant,
+ * account and [start, end); only when some row remains are the other columns read, and
+ * only for the selected rows (pages without a selected row are skipped by the reader).
+ *
+ * Label view (DESIGN §5): rows with source "loki" carry exactly their pushed stream
+ * labels (resource_attributes) and structured metadata (attributes). OTLP rows follow
+ * Loki's OTLP mapping (loki-notes §5): service_name plus the resource attributes in
+ * Loki's default index-label list as stream labels, the other resource attributes, scope
+ * fields and attributes, record fields and detected_level as structured metadata; names
+ * normalised as Loki's distributor does. When the query has no account, a row's
+ * account_id (when set) is a stream label (DESIGN §2).
+ *
+ * The stream selector is evaluated once per distinct stream label set (a cache keyed by
+ * the label-set hash); leading `|=` / `!=` filters are checked on the raw line before any
+ * label is built. */
+#include <string.h>
+
+#include "icegate/alloc.h"
+#include "icegate/labels.h"
+#include "icegate/logql_eval.h"
+#include "icegate/plan.h"
+#include "query_int.h"
+
+#define SCAN_ARENA_CAP (64u << 20)
+#define ROW_ARENA_CAP (16u << 20)
+#define CACHE_SLOTS 4096
+
+/* ---- column helpers ------------------------------------------------------------------ */
+
+typedef struct fcol {
+    int col;            /* leaf column index, -1 when the file lacks it */
+    pq_colvec v;
+    int32_t *row_val;   /* per row: value index, -1 null */
+    size_t cap_rows;
+} fcol;
+
+typedef struct mcol {
+    fcol k, v;
+    uint32_t *row_start; /* entries of row r: [row_start[r], row_start[r+1]) */
+    int32_t *key_idx, *val_idx;
+    size_t cap_rows, cap_ent;
+} mcol;
+
+static void fcol_free(fcol *c)
+{
+    pq_colvec_free(&c->v);
+    ig_free(c->row_val);
+}
+
+static void mcol_free(mcol *m)
+{
+    fcol_free(&m->k);
+    fcol_free(&m->v);
+    ig_free(m->row_start);
+    ig_free(m->key_idx);
+    ig_free(m->val_idx);
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t nc = need < 64 ? 64 : need;
+    void *np = ig_realloc(*p, nc * elem);
+    if (!np)
+        return IG_ENOMEM;
+    *p = np;
+    *cap = nc;
+    return 0;
+}
+
+/* Reads a flat column and maps rows to value indices. */
+static int fcol_read(pq_file *f, size_t rg, fcol *c, const pq_rowsel *sel, ig_errbuf *eb)
+{
+    if (c->col < 0)
+        return 0;
+    int rc = pq_read_column(f, rg, (size_t)c->col, sel, 0, &c->v, eb);
+    if (rc)
+        return rc;
+    if ((rc = grow((void **)&c->row_val, &c->cap_rows, c->v.nrows + 1, sizeof(int32_t))))
+        return rc;
+    int32_t k = 0;
+    for (size_t i = 0; i < c->v.n; i++)
+        c->row_val[i] = (!c->v.def || c->v.def[i] == c->v.max_def) ? k++ : -1;
+    return 0;
+}
+
+static ig_str fcol_str(const fcol *c, size_t row)
+{
+    if (c->col < 0 || row >= c->v.nrows || c->row_val[row] < 0)
+        return IG_STR_NULL;
+    return pq_colvec_bytes(&c->v, (size_t)c->row_val[row]);
+}
+
+static bool fcol_i64(const fcol *c, size_t row, int64_t *out)
+{
+    if (c->col < 0 || row >= c->v.nrows || c->row_val[row] < 0)
+        return false;
+    size_t k = (size_t)c->row_val[row];
+    if (c->v.phys == PQ_INT32)
+        *out = *(const int32_t *)pq_colvec_fixed(&c->v, k);
+    else
+        *out = *(const int64_t *)pq_colvec_fixed(&c->v, k);
+    return true;
+}
+
+static int mcol_read(pq_file *f, size_t rg, mcol *m, const pq_rowsel *sel, ig_errbuf *eb)
+{
+    if (m->k.col < 0)
+        return 0;
+    int rc = pq_read_column(f, rg, (size_t)m->k.col, sel, 0, &m->k.v, eb);
+    if (rc == 0 && m->v.col >= 0)
+        rc = pq_read_column(f, rg, (size_t)m->v.col, sel, 0, &m->v.v, eb);
+    if (rc)
+        return rc;
+    const pq_colvec *K = &m->k.v, *V = m->v.col >= 0 ? &m->v.v : NULL;
+    if (V && V->n != K->n)
+        return ig_err(eb, IG_ECORRUPT, "map key and value columns differ in length");
+    if ((rc = grow((void **)&m->row_start, &m->cap_rows, K->nrows + 2, sizeof(uint32_t))) ||
+        (rc = grow((void **)&m->key_idx, &m->cap_ent, K->n + 1, sizeof(int32_t))))
+        return rc;
+    int32_t *vi = ig_realloc(m->val_idx, (K->n + 1) * sizeof(int32_t));
+    if (!vi)
+        return IG_ENOMEM;
+    m->val_idx = vi;
+    size_t r = 0, e = 0;
+    int32_t kk = 0, vv = 0;
+    for (size_t i = 0; i < K->n; i++) {
+        if (!K->rep || K->rep[i] == 0)
+            m->row_start[r++] = (uint32_t)e;
+        if (K->def && K->def[i] != K->max_def) {
+            if (V && V->def && V->def[i] == V->max_def)
+                vv++;
+            continue;
+        }
+        m->key_idx[e] = kk++;
+        if (V && (!V->def || V->def[i] == V->max_def))
+            m->val_idx[e] = vv++;
+        else
+            m->val_idx[e] = -1;
+        e++;
+    }
+    m->row_start[r] = (uint32_t)e;
+    return 0;
+}
+
+/* Entries of row `row` as labels (names/values are views into the column vectors). */
+static size_t mcol_row(const mcol *m, size_t row, lq_label *out, size_t max)
+{
+    if (m->k.col < 0 || row >= m->k.v.nrows)
+        return 0;
+    size_t n = 0;
+    for (uint32_t e = m->row_start[row]; e < m->row_start[row + 1] && n < max; e++) {
+        out[n].name = pq_colvec_bytes(&m->k.v, (size_t)m->key_idx[e]);
+        out[n].value = m->val_idx[e] >= 0 ? pq_colvec_bytes(&m->v.v, (size_t)m->val_idx[e])
+                                          : IG_STR("");
+        n++;
+    }
+    return n;
+}
+
+/* ---- OTLP mapping -------------------------------------------------------------------- */
+
+static const char *const INDEX_ATTRS[] = {
+    "service.name", "service.namespace", "service.instance.id", "deployment.environment",
+    "deployment.environment.name", "cloud.region", "cloud.availability_zone", "k8s.cluster.name",
+    "k8s.namespace.name", "k8s.pod.name", "k8s.container.name", "container.name",
+    "k8s.replicaset.name", "k8s.deployment.name", "k8s.statefulset.name", "k8s.daemonset.name",
+    "k8s.cronjob.name", "k8s.job.name"};
+
+static const char *const SERVICE_DISCOVERY[] = {
+    "service", "app", "application", "app_name", "name", "app_kubernetes_io_name", "container",
+    "container_name", "k8s_container_name", "component", "workload", "job", "k8s_job_name"};
+
+static const char *const LEVEL_FIELDS[] = {
+    "level", "LEVEL", "Level", "log.level", "log_level", "severity", "SEVERITY", "Severity",
+    "SeverityText", "lvl", "LVL", "Lvl", "severity_text", "Severity_Text", "SEVERITY_TEXT"};
+
+static bool is_index_attr(ig_str k)
+{
+    for (size_t i = 0; i < sizeof INDEX_ATTRS / sizeof INDEX_ATTRS[0]; i++)
+        if (ig_str_eq_cstr(k, INDEX_ATTRS[i]))
+            return true;
+    return false;
+}
+
+static const char *norm_level(ig_str v)
+{
+    static const struct {
+        const char *in, *out;
+    } T[] = {{"trace", "trace"}, {"trc", "trace"}, {"debug", "debug"}, {"dbg", "debug"},
+             {"info", "info"}, {"inf", "info"}, {"information", "info"}, {"warn", "warn"},
+             {"wrn", "warn"}, {"warning", "warn"}, {"error", "error"}, {"err", "error"},
+             {"critical", "critical"}, {"fatal", "fatal"}};
+    for (size_t i = 0; i < sizeof T / sizeof T[0]; i++)
+        if (ig_str_case_eq(v, T[i].in))
+            return T[i].out;
+    return NULL;
+}
+
+static bool word_at(ig_str line, size_t i, size_t n)
+{
+    bool lb = i == 0 || !((line.ptr[i - 1] >= 'a' && line.ptr[i - 1] <= 'z') ||
+                          (line.ptr[i - 1] >= 'A' && line.ptr[i - 1] <= 'Z'));
+    bool rb = i + n >= line.len || !((line.ptr[i + n] >= 'a' && line.ptr[i + n] <= 'z') ||
+                                      (line.ptr[i + n] >= 'A' && line.ptr[i + n] <= 'Z'));
+    return lb && rb;
+}
+
+/* Level from the line (Loki's last resort): a logfmt/JSON level field, else the earliest
+ * word-bounded level keyword, else "unknown". */
+static ig_str level_from_line(ig_str line)
+{
+    static const char *const keys[] = {"level=", "\"level\":\"", "lvl=", "severity=", "\"severity\":\""};
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+        size_t kl = strlen(keys[k]);
+        const char *p = line.len >= kl ? memmem(line.ptr, line.len, keys[k], kl) : NULL;
+        if (!p)
+            continue;
+        size_t st = (size_t)(p - line.ptr) + kl, e = st;
+        while (e < line.len && line.ptr[e] != ' ' && line.ptr[e] != '"' && line.ptr[e] != ',')
+            e++;
+        const char *n = norm_level((ig_str){line.ptr + st, e - st});
+        if (n)
+            return ig_str_from(n);
+    }
+    static const struct {
+        const char *w, *lvl;
+    } W[] = {{"trace", "trace"}, {"debug", "debug"}, {"info", "info"}, {"warn", "warn"},
+             {"warning", "warn"}, {"error", "error"}, {"critical", "critical"}, {"fatal", "fatal"},
+             {"TRACE", "trace"}, {"DEBUG", "debug"}, {"INFO", "info"}, {"WARN", "warn"},
+             {"WARNING", "warn"}, {"ERROR", "error"}, {"CRITICAL", "critical"}, {"FATAL", "fatal"},
+             {"Trace", "trace"}, {"Debug", "debug"}, {"Info", "info"}, {"Warn", "warn"},
+             {"Warning", "warn"}, {"Error", "error"}, {"Critical", "critical"}, {"Fatal", "fatal"}};
+    size_t best = SIZE_MAX;
+    const char *lvl = "unknown";
+    for (size_t i = 0; i < sizeof W / sizeof W[0]; i++) {
+        size_t wl = strlen(W[i].w), from = 0;
+        while (from + wl <= line.len) {
+            const char *p = memmem(line.ptr + from, line.len - from, W[i].w, wl);
+            if (!p)
+                break;
+            size_t at = (size_t)(p - line.ptr);
+            if (word_at(line, at, wl)) {
+                if (at < best)
+                    best = at, lvl = W[i].lvl;
+                break;
+            }
+            from = at + 1;
+        }
+    }
+    return ig_str_from(lvl);
+}
+
+static ig_str hex(ig_arena *a, ig_str raw)
+{
+    static const char H[] = "0123456789abcdef";
+    char *o = ig_arena_alloc(a, raw.len * 2 + 1);
+    if (!o)
+        return IG_STR_NULL;
+    for (size_t i = 0; i < raw.len; i++) {
+        o[2 * i] = H[(unsigned char)raw.ptr[i] >> 4];
+        o[2 * i + 1] = H[(unsigned char)raw.ptr[i] & 15];
+    }
+    return (ig_str){o, raw.len * 2};
+}
+
+static ig_str i64s(ig_arena *a, int64_t v)
+{
+    char *o = ig_arena_alloc(a, 24);
+    if (!o)
+        return IG_STR_NULL;
+    int n = snprintf(o, 24, "%lld", (long long)v);
+    return (ig_str){o, (size_t)n};
+}
+
+/* ---- the scan ------------------------------------------------------------------------- */
+
+enum {
+    C_TENANT, C_ACCOUNT, C_TS, C_BODY, C_SOURCE, C_SERVICE, C_OBSERVED, C_TRACE, C_SPAN,
+    C_SEVNUM, C_SEVTEXT, C_EVENT, C_FLAGS, C_DROPPED, C_SCOPE_NAME, C_SCOPE_VERSION,
+    C_SCOPE_DROPPED, C_NFLAT
+};
+static const char *const FLAT[C_NFLAT] = {
+    "tenant_id", "account_id", "timestamp", "body", "source", "service_name",
+    "observed_timestamp", "trace_id", "span_id", "severity_number", "severity_text",
+    "event_name", "flags", "dropped_attributes_count", "scope_name", "scope_version",
+    "scope_dropped_attributes_count"};
+enum { M_RES, M_SCOPE, M_ATTR, M_N };
+static const char *const MAPS[M_N] = {"resource_attributes", "scope_attributes", "attributes"};
+
+typedef struct scan {
+    lq_table_source *ts;
+    const logql_log *log;
+    int64_t start_ns, end_ns;
+    lq_entry_fn fn;
+    void *fnctx;
+    ig_errbuf *eb;
+    ig_arena a;   /* per scan */
+    ig_arena row; /* per row */
+    lq_matchers *ms;
+    fcol c[C_NFLAT];
+    mcol m[M_N];
+    /* selector cache */
+    uint64_t *ch;
+    int8_t *cv;
+    /* leading line filters usable on the raw line */
+    const logql_stage *pre;
+    size_t npre;
+    lq_label *tmp;
+} scan;
+
+static bool prefilter(const scan *s, ig_str line)
+{
+    for (size_t i = 0; i < s->npre; i++) {
+        const logql_stage *st = &s->pre[i];
+        bool any = false;
+        for (size_t k = 0; k < st->n_operands && !any; k++) {
+            ig_str o = st->operands[k].value;
+            any = o.len == 0 || (line.len >= o.len && memmem(line.ptr, line.len, o.ptr, o.len));
+        }
+        if ((st->line_op == LOGQL_LINE_CONTAINS) != any)
+            return false;
+    }
+    return true;
+}
+
+static bool selector_match(scan *s, const lq_labels *stream)
+{
+    uint64_t h = lq_labels_hash(stream);
+    size_t slot = (size_t)(h % CACHE_SLOTS);
+    if (s->ch && s->cv[slot] >= 0 && s->ch[slot] == h)
+        return s->cv[slot] == 1;
+    bool m = lq__matchers_match(s->ms, stream);
+    if (s->ch) {
+        s->ch[slot] = h;
+        s->cv[slot] = m ? 1 : 0;
+    }
+    return m;
+}
+
+static int add(lq_label *v, size_t *n, size_t max, ig_str name, ig_str value)
+{
+    if (!name.ptr || !value.ptr)
+        return name.ptr ? 0 : IG_ENOMEM;
+    if (*n >= max)
+        return 0;
+    v[*n].name = name;
+    v[*n].value = value;
+    (*n)++;
+    return 0;
+}
+
+/* Builds the entry of selected row j and calls back. */
+static int emit_row(scan *s, size_t j, int64_t ts_us)
+{
+    ig_arena *a = &s->row;
+    ig_arena_reset(a);
+    ig_str line = fcol_str(&s->c[C_BODY], j);
+    if (!line.ptr)
+        line = IG_STR("");
+    s->ts->stats.rows++;
+    s->ts->stats.bytes += line.len;
+    if (!prefilter(s, line))
+        return 0;
+    ig_str src = fcol_str(&s->c[C_SOURCE], j);
+    bool loki = ig_str_eq_cstr(src, "loki");
+    size_t maxl = LQ_MAX_LABELS;
+    lq_label *sv = ig_arena_alloc(a, maxl * sizeof *sv), *mv = ig_arena_alloc(a, maxl * sizeof *mv);
+    if (!sv || !mv)
+        return ig_err(s->eb, IG_ENOMEM, "out of memory building a log entry");
+    size_t ns = 0, nm = 0;
+    ig_str acct = fcol_str(&s->c[C_ACCOUNT], j);
+    if (loki) {
+        ns = mcol_row(&s->m[M_RES], j, sv, maxl - 1);
+        nm = mcol_row(&s->m[M_ATTR], j, mv, maxl);
+    } else {
+        size_t nr = mcol_row(&s->m[M_RES], j, s->tmp, maxl);
+        ig_str service = fcol_str(&s->c[C_SERVICE], j);
+        bool have_service = false;
+        for (size_t i = 0; i < nr; i++) {
+            ig_str k = s->tmp[i].name;
+            if (ig_str_eq_cstr(k, "service.name") && s->tmp[i].value.len)
+                have_service = true;
+            ig_str nk = lq__otlp_name(a, k);
+            if (!nk.ptr)
+                continue; /* a name Loki would reject: not representable as a label */
+            if (is_index_attr(k)) {
+                if (!ig_str_eq_cstr(k, "service.name"))
+                    add(sv, &ns, maxl - 2, nk, s->tmp[i].value);
+            } else {
+                add(mv, &nm, maxl, nk, s->tmp[i].value);
+            }
+        }
+        if (!have_service) {
+            /* Loki's service-name discovery over the index labels, else unknown_service */
+            service = IG_STR("unknown_service");
+            lq_labels tmpl = {sv, ns};
+            lq__labels_sort(&tmpl);
+            ns = tmpl.n;
+            for (size_t d = 0; d < sizeof SERVICE_DISCOVERY / sizeof SERVICE_DISCOVERY[0]; d++) {
+                ig_str v = lq_labels_get(&tmpl, ig_str_from(SERVICE_DISCOVERY[d]));
+                if (v.ptr && v.len) {
+                    service = v;
+                    break;
+                }
+            }
+        } else if (!service.ptr) {
+            service = IG_STR("unknown_service");
+        }
+        add(sv, &ns, maxl - 1, IG_STR("service_name"), service);
+        size_t nsc = mcol_row(&s->m[M_SCOPE], j, s->tmp, maxl);
+        for (size_t i = 0; i < nsc; i++) {
+            ig_str nk = lq__otlp_name(a, s->tmp[i].name);
+            if (nk.ptr)
+                add(mv, &nm, maxl, nk, s->tmp[i].value);
+        }
+        ig_str v = fcol_str(&s->c[C_SCOPE_NAME], j);
+        if (v.ptr && v.len)
+            add(mv, &nm, maxl, IG_STR("scope_name"), v);
+        if ((v = fcol_str(&s->c[C_SCOPE_VERSION], j)).ptr && v.len)
+            add(mv, &nm, maxl, IG_STR("scope_version"), v);
+        int64_t x;
+        if (fcol_i64(&s->c[C_SCOPE_DROPPED], j, &x) && x)
+            add(mv, &nm, maxl, IG_STR("scope_dropped_attributes_count"), i64s(a, x));
+        /* record attributes: the record fields below win over attributes of their name */
+        size_t na = mcol_row(&s->m[M_ATTR], j, s->tmp, maxl);
+        size_t attr_start = nm;
+        for (size_t i = 0; i < na; i++) {
+            ig_str nk = lq__otlp_name(a, s->tmp[i].name);
+            if (nk.ptr)
+                add(mv, &nm, maxl, nk, s->tmp[i].value);
+        }
+        (void)attr_start;
+        lq_label rec[12];
+        size_t nrec = 0;
+        if (fcol_i64(&s->c[C_OBSERVED], j, &x))
+            add(rec, &nrec, 12, IG_STR("observed_timestamp"), i64s(a, x * 1000));
+        int64_t sevnum = 0;
+        if (fcol_i64(&s->c[C_SEVNUM], j, &sevnum) && sevnum)
+            add(rec, &nrec, 12, IG_STR("severity_number"), i64s(a, sevnum));
+        ig_str sevtext = fcol_str(&s->c[C_SEVTEXT], j);
+        if (sevtext.ptr && sevtext.len)
+            add(rec, &nrec, 12, IG_STR("severity_text"), sevtext);
+        if (fcol_i64(&s->c[C_DROPPED], j, &x) && x)
+            add(rec, &nrec, 12, IG_STR("dropped_attributes_count"), i64s(a, x));
+        if (fcol_i64(&s->c[C_FLAGS], j, &x) && x)
+            add(rec, &nrec, 12, IG_STR("flags"), i64s(a, x));
+        if ((v = fcol_str(&s->c[C_TRACE], j)).ptr && v.len)
+            add(rec, &nrec, 12, IG_STR("trace_id"), hex(a, v));
+        if ((v = fcol_str(&s->c[C_SPAN], j)).ptr && v.len)
+            add(rec, &nrec, 12, IG_STR("span_id"), hex(a, v));
+        if ((v = fcol_str(&s->c[C_EVENT], j)).ptr && v.len)
+            add(rec, &nrec, 12, IG_STR("event_name"), v);
+        /* record fields replace attributes of the same name */
+        for (size_t r = 0; r < nrec; r++) {
+            bool set = false;
+            for (size_t i = 0; i < nm && !set; i++)
+                if (ig_str_eq(mv[i].name, rec[r].name))
+                    mv[i].value = rec[r].value, set = true;
+            if (!set)
+                add(mv, &nm, maxl - 1, rec[r].name, rec[r].value);
+        }
+        /* detected_level */
+        lq_labels sl = {sv, ns}, ml = {mv, nm};
+        lq__labels_sort(&sl);
+        lq__labels_sort(&ml);
+        ns = sl.n;
+        nm = ml.n;
+        ig_str dl = lq_labels_get(&ml, IG_STR("detected_level"));
+        const char *lvl = NULL;
+        if (dl.ptr) {
+            lvl = norm_level(dl);
+            if (!lvl)
+                lvl = ig_arena_cstr(a, dl);
+        } else {
+            ig_str found = IG_STR_NULL;
+            for (int pass = 0; pass < 2 && !found.ptr; pass++)
+                for (size_t f = 0; f < sizeof LEVEL_FIELDS / sizeof LEVEL_FIELDS[0] && !found.ptr; f++) {
+                    ig_str v2 = lq_labels_get(pass == 0 ? &sl : &ml, ig_str_from(LEVEL_FIELDS[f]));
+                    if (v2.ptr && v2.len)
+                        found = v2;
+                }
+            if (found.ptr) {
+                lvl = norm_level(found);
+                if (!lvl)
+                    lvl = ig_arena_cstr(a, found);
+            } else if (sevnum) {
+                lvl = sevnum >= 1 && sevnum <= 4     ? "trace"
+                      : sevnum >= 5 && sevnum <= 8   ? "debug"
+                      : sevnum >= 9 && sevnum <= 12  ? "info"
+                      : sevnum >= 13 && sevnum <= 16 ? "warn"
+                      : sevnum >= 17 && sevnum <= 20 ? "error"
+                      : sevnum >= 21 && sevnum <= 24 ? "fatal"
+                                                     : "unknown";
+            } else {
+                lvl = ig_arena_cstr(a, level_from_line(line));
+            }
+            if (lvl)
+                add(mv, &nm, maxl, IG_STR("detected_level"), ig_str_from(lvl));
+        }
+    }
+    if (!s->ts->account.ptr && acct.ptr && acct.len)
+        add(sv, &ns, maxl, IG_STR("account_id"), acct);
+    lq_entry e = {.ts_ns = ts_us * 1000, .line = line, .stream = {sv, ns}, .meta = {mv, nm}};
+    lq__labels_sort(&e.stream);
+    lq__labels_sort(&e.meta);
+    if (!selector_match(s, &e.stream))
+        return 0;
+    s->ts->stats.entries++;
+    return s->fn(s->fnctx, &e);
+}
+
+static int scan_rg(scan *s, pq_file *f, size_t rg)
+{
+    pq_rowsel sel = {0};
+    int rc = fcol_read(f, rg, &s->c[C_TENANT], NULL, s->eb);
+    if (rc == 0)
+        rc = fcol_read(f, rg, &s->c[C_ACCOUNT], NULL, s->eb);
+    if (rc == 0)
+        rc = fcol_read(f, rg, &s->c[C_TS], NULL, s->eb);
+    if (rc)
+        return rc;
+    size_t nrows = s->c[C_TS].v.nrows;
+    int64_t lo_us = s->start_ns / 1000 + (s->start_ns % 1000 > 0);
+    int64_t hi_ns = s->end_ns;
+    for (size_t r = 0; r < nrows && rc == 0; r++) {
+        ig_str t = fcol_str(&s->c[C_TENANT], r);
+        if (!ig_str_eq(t, s->ts->tenant))
+            continue;
+        if (s->ts->account.ptr && !ig_str_eq(fcol_str(&s->c[C_ACCOUNT], r), s->ts->account))
+            continue;
+        int64_t us;
+        if (!fcol_i64(&s->c[C_TS], r, &us) || us < lo_us || us * 1000 >= hi_ns)
+            continue;
+        rc = pq_rowsel_add(&sel, (int64_t)r, (int64_t)r + 1);
+    }
+    if (rc || sel.n == 0) {
+        pq_rowsel_free(&sel);
+        return rc;
+    }
+    /* timestamps of the selected rows, before the timestamp vector is reused */
+    int64_t cnt = pq_rowsel_count(&sel);
+    int64_t *tsv = ig_malloc((size_t)cnt * sizeof *tsv);
+    if (!tsv) {
+        pq_rowsel_free(&sel);
+        return ig_err(s->eb, IG_ENOMEM, "out of memory");
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < sel.n; i++)
+        for (int64_t r = sel.r[i].begin; r < sel.r[i].end; r++)
+            fcol_i64(&s->c[C_TS], (size_t)r, &tsv[k++]);
+    for (int c = C_BODY; c < C_NFLAT && rc == 0; c++)
+        rc = fcol_read(f, rg, &s->c[c], &sel, s->eb);
+    for (int m = 0; m < M_N && rc == 0; m++)
+        rc = mcol_read(f, rg, &s->m[m], &sel, s->eb);
+    s->ts->stats.row_groups++;
+    for (size_t j = 0; j < (size_t)cnt && rc == 0; j++)
+        rc = emit_row(s, j, tsv[j]);
+    ig_free(tsv);
+    pq_rowsel_free(&sel);
+    return rc;
+}
+
+static void bind_columns(scan *s, const pq_file *f)
+{
+    char path[96];
+    for (int c = 0; c < C_NFLAT; c++)
+        s->c[c].col = pq_schema_find(f->schema, FLAT[c]);
+    for (int m = 0; m < M_N; m++) {
+        snprintf(path, sizeof path, "%s.key_value.key", MAPS[m]);
+        s->m[m].k.col = pq_schema_find(f->schema, path);
+        snprintf(path, sizeof path, "%s.key_value.value", MAPS[m]);
+        s->m[m].v.col = pq_schema_find(f->schema, path);
+    }
+}
+
+static int table_scan(lq_source *src, const logql_log *log, int64_t start_ns, int64_t end_ns,
+                      lq_entry_fn fn, void *fnctx, ig_errbuf *eb)
+{
+    lq_table_source *ts = src->ctx;
+    if (end_ns <= start_ns)
+        return 0;
+    scan s = {.ts = ts, .log = log, .start_ns = start_ns, .end_ns = end_ns, .fn = fn,
+              .fnctx = fnctx, .eb = eb};
+    ig_arena_init(&s.a, SCAN_ARENA_CAP);
+    ig_arena_init(&s.row, ROW_ARENA_CAP);
+    int rc = lq__matchers_new(log->matchers, log->n_matchers, &s.a, &s.ms, eb);
+    s.ch = ig_arena_alloc(&s.a, CACHE_SLOTS * sizeof *s.ch);
+    s.cv = ig_arena_alloc(&s.a, CACHE_SLOTS);
+    s.tmp = ig_arena_alloc(&s.a, LQ_MAX_LABELS * sizeof *s.tmp);
+    if (rc == 0 && (!s.ch || !s.cv || !s.tmp))
+        rc = ig_err(eb, IG_ENOMEM, "out of memory");
+    if (rc) {
+        ig_arena_free(&s.a);
+        ig_arena_free(&s.row);
+        return rc;
+    }
+    memset(s.cv, -1, CACHE_SLOTS);
+    /* leading substring filters */
+    s.pre = log->stages;
+    while (s.npre < log->n_stages) {
+        const logql_stage *st = &log->stages[s.npre];
+        if (st->kind != LOGQL_STAGE_LINE_FILTER ||
+            (st->line_op != LOGQL_LINE_CONTAINS && st->line_op != LOGQL_LINE_NOT_CONTAINS))
+            break;
+        bool ip = false;
+        for (size_t k = 0; k < st->n_operands; k++)
+            ip |= st->operands[k].ip;
+        if (ip)
+            break;
+        s.npre++;
+    }
+    /* pruning predicate: an equality matcher on service_name (the column holds it for
+     * both OTLP rows and Loki streams that carry the label) */
+    ig_plan_pred pred;
+    size_t npred = 0;
+    for (size_t i = 0; i < log->n_matchers; i++)
+        if (log->matchers[i].op == LOGQL_MATCH_EQ && ig_str_eq_cstr(log->matchers[i].name, "service_name") &&
+            log->matchers[i].value.len) {
+            pred = (ig_plan_pred){.column = "service_name", .op = PQ_OP_EQ, .s = log->matchers[i].value};
+            npred = 1;
+        }
+    int64_t start_us = start_ns / 1000 - (start_ns % 1000 < 0);
+    int64_t end_us = end_ns / 1000 + (end_ns % 1000 > 0);
+    ig_plan_req req = {.table = IG_TABLE_LOGS, .tenant = ts->tenant, .account = ts->account,
+                       .start_us = start_us, .end_us = end_us, .preds = npred ? &pred : NULL,
+                       .npreds = npred};
+    ig_plan plan;
+    rc = ig_plan_scan(ts->cat, ts->store, &req, &plan, eb);
+    for (size_t i = 0; rc == 0 && i < plan.nfiles; i++) {
+        const ig_plan_file *pf = &plan.files[i];
+        pq_file *f = NULL;
+        rc = ig_plan_open(ts->store, pf, &f, eb);
+        if (rc == IG_ENOENT && pf->wal) {
+            rc = 0; /* shifted and deleted after its grace period: covered by a snapshot */
+            continue;
+        }
+        if (rc)
+            break;
+        ts->stats.files++;
+        bind_columns(&s, f);
+        if (s.c[C_TENANT].col < 0 || s.c[C_TS].col < 0) {
+            pq_close(f);
+            continue;
+        }
+        for (size_t g = 0; g < pf->nrgs && rc == 0; g++)
+            if (pf->rgs[g] < f->nrgs)
+                rc = scan_rg(&s, f, pf->rgs[g]);
+        pq_close(f);
+    }
+    ig_plan_free(&plan);
+    for (int c = 0; c < C_NFLAT; c++)
+        fcol_free(&s.c[c]);
+    for (int m = 0; m < M_N; m++)
+        mcol_free(&s.m[m]);
+    ig_arena_free(&s.row);
+    ig_arena_free(&s.a);
+    return rc;
+}
+
+void lq_table_source_init(lq_table_source *s, catalog *cat, ig_store *store, ig_str tenant,
+                          ig_str account)
+{
+    memset(s, 0, sizeof *s);
+    s->src.scan = table_scan;
+    s->src.ctx = s;
+    s->cat = cat;
+    s->store = store;
+    s->tenant = tenant;
+    s->account = account;
+}
