@@ -733,6 +733,52 @@ static int run_log_query(qctx *q, ig_http_req *req, ig_http_resp *resp, const lo
     return json_ok(resp, &b);
 }
 
+static size_t max_series_for(ig_str tenant)
+{
+    ig_limits *l = ig_limits_process();
+    if (!l)
+        return 0;
+    ig_tenant_limits tl;
+    ig_limits_get(l, tenant, &tl);
+    return tl.max_query_series > 0 ? (size_t)tl.max_query_series : 0;
+}
+
+/* Metric queries: lq_eval_metric (src/query/metric.c), the data object from
+ * lq_result_json with Loki's stats added. */
+static int run_metric_query(qctx *q, ig_http_resp *resp, const logql_expr *e, const qparams *p,
+                            bool instant, ig_arena *a)
+{
+    int64_t t0 = ig_mono_ns();
+    ig_errbuf eb = {{0}};
+    lq_eval_opts o = {.start_ns = p->start,
+                      .end_ns = p->end,
+                      .step_ns = instant ? 0 : p->step,
+                      .instant = instant,
+                      .max_series = max_series_for(q->t.tenants[0])};
+    lq_result r;
+    int rc = lq_eval_metric(e, &q->src.src, &o, a, &r, &eb);
+    if (rc)
+        return answer_error(resp, rc, &eb);
+    ig_buf b;
+    ig_buf_init(&b, 0);
+    rc = ig_buf_append_cstr(&b, "{\"status\":\"success\",\"data\":");
+    size_t at = b.len;
+    rc = rc ? rc : lq_result_json(&r, &b);
+    if (rc == 0 && b.len > at && b.data[b.len - 1] == '}') {
+        b.len--; /* reopen the data object for stats */
+        rc = ig_buf_append_cstr(&b, ",\"stats\":");
+        rc = rc ? rc : stats_json(&b, &q->src.stats, 0, q->src.stats.entries,
+                                  (double)(ig_mono_ns() - t0) / 1e9);
+        rc = rc ? rc : ig_buf_append_cstr(&b, "}}");
+    }
+    if (rc) {
+        ig_buf_free(&b);
+        ig_err(&eb, rc, "out of memory writing the response");
+        return answer_error(resp, rc, &eb);
+    }
+    return json_ok(resp, &b);
+}
+
 static int h_query(ig_http_req *req, ig_http_resp *resp, void *ud, bool instant)
 {
     lq_loki_api *api = ud;
@@ -759,7 +805,7 @@ static int h_query(ig_http_req *req, ig_http_resp *resp, void *ud, bool instant)
         else
             rc = run_log_query(&q, req, resp, e, &p, &a);
     } else {
-        rc = text(resp, 501, "metric queries are not implemented yet on this API");
+        rc = run_metric_query(&q, resp, e, &p, instant, &a);
     }
     ig_arena_free(&a);
     close_query(&q);
