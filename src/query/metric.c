@@ -751,6 +751,10 @@ static int mq_eval(mq_ctx *c, const logql_expr *e, mq_val *out);
 
 static int mq_eval_vec(mq_ctx *c, const logql_expr *e, mq_val *out)
 {
+    if (e->u.vec.op == LOGQL_VEC_APPROX_TOPK && !c->instant)
+        return ig_err(c->eb, IG_EINVAL,
+                      "approx_topk error: count min sketches are only supported on instant "
+                      "queries");
     mq_val in;
     memset(&in, 0, sizeof(in));
     int rc = mq_eval(c, e->u.vec.arg, &in);

@@ -311,6 +311,11 @@ static void test_vector_aggs(void **st)
                 "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"b\",\"pod\":\"2\"},\"value\":[60,\"20\"]}]}");
     expect_json("bottomk(1, max_over_time({app=\"b\"} | unwrap v [1m]))", I(60),
                 "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"b\",\"pod\":\"1\"},\"value\":[60,\"4\"]}]}");
+    /* approx_topk: exact here; instant only, as Loki */
+    expect_json("approx_topk(1, max_over_time({app=\"b\"} | unwrap v [1m]))", I(60),
+                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"b\",\"pod\":\"2\"},\"value\":[60,\"20\"]}]}");
+    expect_fail("approx_topk(1, count_over_time({app=\"a\"}[1m]))", 0, 60 * S, 30 * S, IG_EINVAL,
+                "count min sketches are only supported on instant queries");
     /* population stddev of 4 and 20 = 8; count = 2; avg = 12 */
     expect_json("stddev(max_over_time({app=\"b\"} | unwrap v [1m]))", I(60),
                 "{\"resultType\":\"vector\",\"result\":[{\"metric\":{},\"value\":[60,\"8\"]}]}");
