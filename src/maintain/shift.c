@@ -607,10 +607,11 @@ static int commit_once(catalog *cat, ig_store *store, ig_table_id t, const catal
 
 /* ---- one table ------------------------------------------------------------------------ */
 
-/* Rough decoded size of a segment's rows (for choosing a batch under the memory cap). */
-static uint64_t seg_mem_estimate(const ig_wal_seg *s)
+/* Rough decoded size of a segment's rows (for choosing a batch under the memory cap):
+ * `ratio` decoded bytes per segment byte, learnt from the batches of the run. */
+static uint64_t seg_mem_estimate(const ig_wal_seg *s, double ratio)
 {
-    return s->size * 16 + 4096;
+    return (uint64_t)((double)s->size * ratio) + 4096;
 }
 
 /* Deletes the WAL segments covered by the newest snapshot older than the grace period. */
@@ -668,6 +669,7 @@ int ig_shift_table(catalog *cat, ig_store *store, ig_table_id t, const ig_shift_
     if (rc == 0 && !taken)
         rc = ig_err(eb, IG_ENOMEM, "shift: out of memory");
     int restarts = 0;
+    double ratio = 64; /* decoded row trees are ~60x the compressed segment bytes for logs */
     while (rc == 0) {
         /* (Re)load the base unless the previous step left a fresh one. */
         if (!have_base) {
@@ -689,12 +691,12 @@ int ig_shift_table(catalog *cat, ig_store *store, ig_table_id t, const ig_shift_
                 continue;
             if (stop_writer && !strcmp(stop_writer, s->writer))
                 continue;
-            if (nbatch && est + seg_mem_estimate(s) > mem) {
+            if (nbatch && est + seg_mem_estimate(s, ratio) > mem) {
                 stop_writer = s->writer; /* keep each writer's part a prefix */
                 continue;
             }
             stop_writer = NULL;
-            est += seg_mem_estimate(s);
+            est += seg_mem_estimate(s, ratio);
             taken[i] = true;
             nbatch++;
         }
@@ -707,8 +709,8 @@ int ig_shift_table(catalog *cat, ig_store *store, ig_table_id t, const ig_shift_
         batch_init(&b, t, hard);
         written w = {0};
         ig_arena_init(&w.a, 0);
-        uint64_t segs = 0;
-        bool vanished = false;
+        uint64_t segs = 0, seg_bytes = 0;
+        bool vanished = false, shrink = false;
         for (size_t i = 0; rc == 0 && i < cover.n; i++) {
             if (!taken[i])
                 continue;
@@ -718,7 +720,24 @@ int ig_shift_table(catalog *cat, ig_store *store, ig_table_id t, const ig_shift_
                 rc = 0;
                 break;
             }
+            if (rc == IG_ETOOBIG && nbatch > 1 && ratio < 65536) {
+                shrink = true; /* the estimate was low: a smaller batch, nothing written yet */
+                rc = 0;
+                break;
+            }
             segs++;
+            seg_bytes += cover.segs[i].size;
+        }
+        if (shrink) {
+            batch_free(&b);
+            ig_arena_free(&w.a);
+            ratio *= 4;
+            continue; /* same base, smaller batch */
+        }
+        if (rc == 0 && seg_bytes) {
+            /* learn the ratio for the next batch (at least what this one needed) */
+            double r = (double)b.arena.used / (double)seg_bytes * 1.25;
+            ratio = r > 8 ? r : 8;
         }
         int64_t sid = 0;
         if (rc == 0 && !vanished && (rc = ice_snapshot_id_new(&sid)) != 0)
