@@ -141,6 +141,9 @@ def main():
                                 "while adding an entry with length '150' bytes"), t
             st, _, b = push("t-line", loki_body(["l" * 100]))
             assert st == 204, (st, b)
+            # The same on the Loki listener (3100).
+            st, _, b = push("t-line", loki_body(["l" * 150]), port="loki")
+            assert st == 400 and b.decode().startswith("Max entry size '100' bytes"), (st, b)
         check("max_line_size on Loki push: 400 with Loki's text; a line at the limit passes",
               t_line_loki)
 
