@@ -31,6 +31,7 @@
 
 #include "icegate/buf.h"
 #include "icegate/catalog.h"
+#include "icegate/config.h"
 #include "icegate/err.h"
 #include "icegate/store.h"
 #include "icegate/tables.h"
@@ -151,5 +152,14 @@ typedef struct ig_mj_compact_opts {
  * concurrent shift never conflict with it: they only add files. */
 int ig_mj_compact(catalog *cat, ig_store *store, ig_table_id table, const ig_mj_compact_opts *opts,
                   ig_mj_result *res, ig_errbuf *eb);
+
+/* ---- options from the configuration (src/maintain/mj_config.c) ------------------------- */
+
+/* maintain.expire_keep_snapshots (100) and maintain.expire_min_age (30m; 0s = none). */
+void ig_mj_expire_opts_from_config(const ig_config *cfg, ig_mj_expire_opts *o);
+/* maintain.orphan_min_age (24h; 0s = no age check, safe only when nothing else writes). */
+void ig_mj_orphan_opts_from_config(const ig_config *cfg, ig_mj_orphan_opts *o);
+/* maintain.target_file_bytes (128MiB) and parquet.row_group_rows (65536). */
+void ig_mj_compact_opts_from_config(const ig_config *cfg, ig_mj_compact_opts *o);
 
 #endif

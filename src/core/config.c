@@ -89,6 +89,12 @@ static const key_desc KEYS[] = {
      1 << 20, 1LL << 34, NULL},
     {"maintain.lease_ttl", K_DURATION, OFF(maintain.lease_ttl_ns), "60s", NULL, IG_NS_PER_S,
      86400 * IG_NS_PER_S, NULL},
+    {"maintain.expire_keep_snapshots", K_INT, OFF(maintain.expire_keep_snapshots), "100", NULL,
+     1, 1000000, NULL},
+    {"maintain.expire_min_age", K_DURATION, OFF(maintain.expire_min_age_ns), "30m", NULL, 0,
+     3650 * 86400 * IG_NS_PER_S, NULL},
+    {"maintain.orphan_min_age", K_DURATION, OFF(maintain.orphan_min_age_ns), "24h", NULL, 0,
+     3650 * 86400 * IG_NS_PER_S, NULL}, /* 0: no age check (only when nothing else writes) */
 
     {"parquet.row_group_rows", K_INT, OFF(parquet.row_group_rows), "65536", NULL, 1, 1 << 24,
      NULL},

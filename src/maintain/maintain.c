@@ -85,8 +85,8 @@ static int run_mj(catalog *cat, ig_store *store, const ig_config *cfg, ig_maint_
         ig_mj_result r = {0};
         switch (j) {
         case IG_JOB_COMPACT: {
-            ig_mj_compact_opts o = {0};
-            o.target_bytes = (uint64_t)cfg->maintain.target_file_bytes;
+            ig_mj_compact_opts o;
+            ig_mj_compact_opts_from_config(cfg, &o);
             rc = ig_mj_compact(cat, store, (ig_table_id)t, &o, &r, eb);
             break;
         }
@@ -98,12 +98,14 @@ static int run_mj(catalog *cat, ig_store *store, const ig_config *cfg, ig_maint_
             break;
         }
         case IG_JOB_EXPIRE: {
-            ig_mj_expire_opts o = {0};
+            ig_mj_expire_opts o;
+            ig_mj_expire_opts_from_config(cfg, &o);
             rc = ig_mj_expire_snapshots(cat, store, (ig_table_id)t, &o, &r, eb);
             break;
         }
         case IG_JOB_ORPHANS: {
-            ig_mj_orphan_opts o = {0};
+            ig_mj_orphan_opts o;
+            ig_mj_orphan_opts_from_config(cfg, &o);
             rc = ig_mj_remove_orphans(cat, store, (ig_table_id)t, &o, NULL, &r, eb);
             break;
         }
