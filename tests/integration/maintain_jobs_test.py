@@ -244,6 +244,41 @@ def t_status():
         assert s["runs"] >= 1 and s["last_run"]["outcome"] == "ok", (name, s)
 
 
+def t_expire_and_orphans_aggressive():
+    """keep 1 snapshot, no age protection: every file on disk is then exactly a live one"""
+    global srv
+    srv.stop()
+    time.sleep(1.2)  # lease
+    cfg2 = CFG.replace("  lease_ttl: 1s\n", "  lease_ttl: 1s\n  expire_keep_snapshots: 1\n"
+                       "  expire_min_age: 0s\n  orphan_min_age: 0s\n")
+    srv = Server(like=srv, config_text=cfg2)
+    srv.wait_ready("maintain")
+    root = os.path.join(DATA, "warehouse", "icegate", "logs")
+
+    def on_disk(sub, suffix):
+        out = set()
+        for d, _, fs in os.walk(os.path.join(root, sub)):
+            out |= {os.path.join(d, f) for f in fs if f.endswith(suffix)}
+        return out
+
+    leftovers = on_disk("data", ".parquet") - {p for p, _, _ in data_files()}
+    assert leftovers, "the crash rounds should have left unreferenced data files"
+    st, j = run("expire-snapshots")
+    assert st == 200 and j["outcome"] == "ok", j
+    md = metadata()
+    assert len(md["snapshots"]) == 1 and len(md["snapshot-log"]) == 1, md["snapshot-log"]
+    st, j = run("remove-orphans")
+    assert st == 200 and j["outcome"] == "ok", j
+    live = {p for p, _, _ in data_files()}
+    assert on_disk("data", ".parquet") == live
+    snap = current()
+    manifests = {local(m["manifest_path"]) for m in tool("avrotool", local(snap["manifest-list"]))}
+    assert on_disk("metadata", ".avro") == manifests | {local(snap["manifest-list"])}
+    for e in metadata()["metadata-log"]:
+        assert os.path.exists(local(e["metadata-file"])), e
+    assert comparable(rows()) == BEFORE
+
+
 check("three shifts: three small files per (tenant, day) partition", t_setup)
 check("compact: one sorted file per partition, same rows, replace keeps the WAL position",
       t_compact)
@@ -255,6 +290,8 @@ check("retention: exactly t1's expired day dropped (t2 keeps 30 days), `delete` 
 check("expire-snapshots and remove-orphans with defaults keep every live file",
       t_expire_and_orphans_keep_live_files)
 check("GET /status reports the maintenance jobs", t_status)
+check("expire (keep 1) + remove-orphans (no age): disk holds exactly the live files, same rows",
+      t_expire_and_orphans_aggressive)
 
 srv.stop()
 shutil.rmtree(CFG_DIR, ignore_errors=True)
