@@ -314,4 +314,59 @@ for fp in ["shift-after-data", "shift-before-commit", "shift-after-commit"]:
     check(f"kill -9 at {fp}, run again: no row lost, none twice", lambda fp=fp: crash_round(fp))
 
 srv.stop()
+
+# ---- the leader lease between two processes; the scheduler --------------------------------
+
+
+def t_one_leader():
+    cfg = "maintain:\n  shift_interval: 0s\n  lease_ttl: 30s\n"
+    a = Server(config_text=cfg)
+    b = None
+    try:
+        a.wait_ready("maintain")
+        b = Server(config_text=cfg, extra_env={"ICEGATE_DATA_DIR": a.env["ICEGATE_DATA_DIR"]})
+        b.wait_ready("maintain")
+        st, ja = shift(a)
+        assert st == 200, (st, ja)
+        st, _, body = http("POST", b.url("maintain", "/maintain/run?job=shift"), body=b"")
+        holder = loads(http("GET", a.url("maintain", "/status"))[2])["holder"]
+        assert st == 409 and holder in loads(body)["error"], (st, body, holder)
+        jb = loads(http("GET", b.url("maintain", "/status"))[2])
+        assert jb["leader"] is False and jb["lease_holder"] == holder, jb
+        assert a.stop() == 0  # a clean stop releases the lease
+        st, jb2 = shift(b)
+        assert st == 200 and jb2["outcome"] == "ok", jb2
+    finally:
+        a.stop()
+        if b:
+            b.stop()
+
+
+def t_scheduler_runs_shift():
+    s = Server(config_text="maintain:\n  shift_interval: 300ms\n")
+    try:
+        s.wait_ready("maintain")
+        global WH, DATA
+        DATA = s.env["ICEGATE_DATA_DIR"]
+        WH = os.path.join(DATA, "warehouse")
+        st, _, b = http("POST", s.url("otlp_http", "/v1/logs"), body=gen_logs("sched", 90),
+                        headers={"Content-Type": JS, "X-Scope-OrgID": "t9"})
+        assert st == 200, (st, b)
+        end = time.time() + 20
+        while time.time() < end:
+            j = loads(http("GET", s.url("maintain", "/status"))[2])
+            if j["jobs"]["shift"]["last_run"] and j["jobs"]["shift"]["last_run"]["rows"] == 90:
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError(f"no scheduled shift moved the rows: {j}")
+        assert len(iceberg_rows("logs")) == 90
+        assert j["jobs"]["shift"]["schedule_seconds"] == 0.3 and j["leader"] is True, j
+    finally:
+        s.stop()
+
+
+check("two processes on one catalog: one leader (409 naming the holder), lease released at stop",
+      t_one_leader)
+check("the scheduler runs shift every maintain.shift_interval", t_scheduler_runs_shift)
 done()
