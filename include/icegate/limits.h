@@ -90,6 +90,14 @@ void ig_limits_close(ig_limits *l);
 /* Copies the effective limits of `tenant` into *out (defaults when no override). */
 void ig_limits_get(ig_limits *l, ig_str tenant, ig_tenant_limits *out);
 
+/* Effective limits of a multi-tenant query (X-Scope-OrgID: a|b), combined after Loki's
+ * model (the most restrictive query limit wins): the smallest non-zero value of max_query_length, max_query_parallelism,
+ * max_entries_limit_per_query, max_query_series, max_concurrent_queries and
+ * max_queries_per_second (0 = no limit stays 0 only when every tenant has 0); the longest
+ * query_timeout; ingest-side limits and retention_period from the first tenant (push
+ * never takes several tenants). n >= 1. */
+void ig_limits_get_combined(ig_limits *l, const ig_str *tenants, int n, ig_tenant_limits *out);
+
 /* Re-reads the overrides file now (what the thread does each period). Returns 0 when
  * the file was applied or unchanged since the last attempt, else the error (logged once
  * per distinct content, also returned in eb) with the previous limits kept. */

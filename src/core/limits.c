@@ -588,6 +588,38 @@ void ig_limits_get(ig_limits *l, ig_str tenant, ig_tenant_limits *out)
     pthread_rwlock_unlock(&l->rw);
 }
 
+static int64_t min_nonzero(int64_t a, int64_t b)
+{
+    if (a <= 0)
+        return b;
+    if (b <= 0)
+        return a;
+    return a < b ? a : b;
+}
+
+void ig_limits_get_combined(ig_limits *l, const ig_str *tenants, int n, ig_tenant_limits *out)
+{
+    ig_limits_get(l, tenants[0], out);
+    for (int i = 1; i < n; i++) {
+        ig_tenant_limits t;
+        ig_limits_get(l, tenants[i], &t);
+        out->max_query_length_ns = min_nonzero(out->max_query_length_ns, t.max_query_length_ns);
+        out->max_query_parallelism =
+            min_nonzero(out->max_query_parallelism, t.max_query_parallelism);
+        out->max_entries_limit_per_query =
+            min_nonzero(out->max_entries_limit_per_query, t.max_entries_limit_per_query);
+        out->max_query_series = min_nonzero(out->max_query_series, t.max_query_series);
+        out->max_concurrent_queries =
+            min_nonzero(out->max_concurrent_queries, t.max_concurrent_queries);
+        if (t.max_queries_per_second > 0 &&
+            (out->max_queries_per_second <= 0 ||
+             t.max_queries_per_second < out->max_queries_per_second))
+            out->max_queries_per_second = t.max_queries_per_second;
+        if (t.query_timeout_ns > out->query_timeout_ns)
+            out->query_timeout_ns = t.query_timeout_ns;
+    }
+}
+
 uint64_t ig_limits_generation(ig_limits *l)
 {
     return atomic_load(&l->generation);

@@ -299,6 +299,37 @@ static void test_bad_files(void **state)
     ig_limits_close(l);
 }
 
+static void test_combined(void **state)
+{
+    (void)state;
+    int rc;
+    ig_errbuf eb = {""};
+    ig_limits *l = open_with("overrides:\n"
+                             "  a:\n"
+                             "    max_query_series: 100\n"
+                             "    query_timeout: 5m\n"
+                             "    max_query_length: 0s\n"
+                             "    max_concurrent_queries: 4\n"
+                             "  b:\n"
+                             "    max_query_series: 700\n"
+                             "    max_entries_limit_per_query: 10\n"
+                             "    max_queries_per_second: 2\n",
+                             0, false, &rc, &eb);
+    assert_int_equal(rc, 0);
+    ig_str ts[] = {IG_STR("a"), IG_STR("b"), IG_STR("c")};
+    ig_tenant_limits t;
+    ig_limits_get_combined(l, ts, 3, &t);
+    assert_true(t.max_query_series == 100);
+    assert_true(t.max_entries_limit_per_query == 10);
+    assert_true(t.query_timeout_ns == 300 * IG_NS_PER_S);
+    assert_true(t.max_query_length_ns == 721LL * 3600 * IG_NS_PER_S); /* a's 0 = no limit */
+    assert_true(t.max_concurrent_queries == 4);
+    assert_true(t.max_queries_per_second == 2);
+    ig_limits_get_combined(l, ts, 1, &t);
+    assert_true(t.max_query_series == 100 && t.max_query_length_ns == 0);
+    ig_limits_close(l);
+}
+
 static void test_bad_at_start(void **state)
 {
     (void)state;
@@ -409,6 +440,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_overrides, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_at_start, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_combined, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reload_thread, setup, teardown),
         cmocka_unit_test(test_token_bucket),
         cmocka_unit_test(test_stored_and_labels),
