@@ -584,11 +584,11 @@ static int compile_jpath(ig_str e, ig_arena *a, jpath *jp, ig_errbuf *eb)
                     i++;
                 int64_t idx;
                 if (ig_str_to_i64((ig_str){e.ptr + st, i - st}, &idx) != 0 || idx < 0)
-                    return ig_err(eb, IG_EINVAL, "invalid json path \"%.*s\"", (int)e.len, e.ptr);
+                    return ig_err(eb, IG_EINVAL, "cannot parse expression [%.*s]: invalid json path", (int)e.len, e.ptr);
                 jp->s[jp->n++] = (jseg){IG_STR_NULL, idx};
             }
             if (i >= e.len || e.ptr[i] != ']')
-                return ig_err(eb, IG_EINVAL, "invalid json path \"%.*s\"", (int)e.len, e.ptr);
+                return ig_err(eb, IG_EINVAL, "cannot parse expression [%.*s]: invalid json path", (int)e.len, e.ptr);
             i++;
             continue;
         }
@@ -1414,7 +1414,6 @@ bool lq_pipeline_run(lq_pipeline *p, const lq_entry *in, ig_arena *scratch, lq_o
             rc = lq__parse_float(v, &x);
             what = "strconv.ParseFloat: parsing ";
         }
-        lq__lb_del(&r.lb, p->unwrap->label);
         if (rc != 0) {
             ig_buf b;
             ig_buf_init(&b, 512);
@@ -1428,9 +1427,11 @@ bool lq_pipeline_run(lq_pipeline *p, const lq_entry *in, ig_arena *scratch, lq_o
             out->value = x;
             out->has_value = true;
         }
+        /* post-unwrap filters still see the unwrapped label (`| unwrap v | v > 3`) */
         for (size_t i = 0; i < p->npost; i++)
             if (!run_stage(&r, &p->post[i]))
                 return false;
+        lq__lb_del(&r.lb, p->unwrap->label);
     }
     out->labels = lq__lb_labels(&r.lb);
     out->cats = r.lb.cat;

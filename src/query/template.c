@@ -177,6 +177,24 @@ static int parse_quoted(tp *p, size_t end, ig_str *out)
             case '\\': c = '\\'; break;
             case '"': c = '"'; break;
             case '\'': c = '\''; break;
+            case 'x': { /* \xHH: one byte */
+                int v = 0, k = 0;
+                for (; k < 2 && p->pos < end; k++) {
+                    char h = p->src.ptr[p->pos];
+                    int d = h >= '0' && h <= '9'   ? h - '0'
+                            : h >= 'a' && h <= 'f' ? h - 'a' + 10
+                            : h >= 'A' && h <= 'F' ? h - 'A' + 10
+                                                   : -1;
+                    if (d < 0)
+                        break;
+                    v = v * 16 + d;
+                    p->pos++;
+                }
+                if (k < 2)
+                    rc = perr(p, "unsupported escape sequence in quoted string");
+                c = (char)v;
+                break;
+            }
             default:
                 rc = perr(p, "unsupported escape sequence in quoted string");
             }
