@@ -76,10 +76,10 @@ int ig_mj_expire_snapshots(catalog *cat, ig_store *store, ig_table_id table,
 /* ---- remove-orphans ----------------------------------------------------------------- */
 
 typedef struct ig_mj_orphan_opts {
-    int64_t now_ms;          /* 0: the clock */
-    int64_t min_age_ms;      /* only objects older than this; 0 = 24 h; < 0: no age check */
-    bool dry_run;            /* list, delete nothing */
-    size_t max_list;         /* cap on listed objects under the table; 0 = 10,000,000 */
+    int64_t now_ms;     /* 0: the clock */
+    int64_t min_age_ms; /* only objects older than this; 0 = 24 h; < 0: no age check */
+    bool dry_run;       /* list, delete nothing */
+    size_t max_list;    /* cap on listed objects under the table; 0 = 10,000,000 */
 } ig_mj_orphan_opts;
 
 /* Store keys of the orphans found (deleted unless dry_run). */
@@ -105,12 +105,12 @@ int ig_mj_remove_orphans(catalog *cat, ig_store *store, ig_table_id table,
 typedef int64_t (*ig_mj_retention_fn)(void *ctx, ig_str tenant);
 
 typedef struct ig_mj_retention_opts {
-    int64_t now_ms;             /* 0: the clock */
-    ig_mj_retention_fn period;  /* NULL: default_period_us for every tenant */
+    int64_t now_ms;            /* 0: the clock */
+    ig_mj_retention_fn period; /* NULL: default_period_us for every tenant */
     void *ctx;
-    int64_t default_period_us;  /* used when period is NULL; <= 0 = keep forever */
-    bool keep_partial;          /* true: a file with rows on both sides of the cutoff is
-                                   kept whole (no rewrite) until all its rows expire */
+    int64_t default_period_us; /* used when period is NULL; <= 0 = keep forever */
+    bool keep_partial;         /* true: a file with rows on both sides of the cutoff is
+                                  kept whole (no rewrite) until all its rows expire */
 } ig_mj_retention_opts;
 
 /* Drops the live data files of the table whose rows are all older than the tenant's
@@ -126,15 +126,15 @@ int ig_mj_retention(catalog *cat, ig_store *store, ig_table_id table,
 /* ---- compact ------------------------------------------------------------------------ */
 
 typedef struct ig_mj_compact_opts {
-    uint64_t target_bytes;      /* target data file size; 0 = 128 MiB */
-    uint32_t min_files;         /* a partition is compacted when it has at least this
-                                   many small files; 0 = 2 */
+    uint64_t target_bytes;       /* target data file size; 0 = 128 MiB */
+    uint32_t min_files;          /* a partition is compacted when it has at least this
+                                    many small files; 0 = 2 */
     uint32_t merge_manifests_at; /* when the snapshot has at least this many data
                                     manifests they are rewritten into one; 0 = 16 */
-    uint64_t max_memory;        /* cap on one batch's decoded rows (estimated from the
-                                   manifests' value counts; a batch that still does not
-                                   fit is skipped); 0 = 1 GiB */
-    size_t row_group_rows;      /* rows per row group of the new files; 0 = 65536 */
+    uint64_t max_memory;         /* cap on one batch's decoded rows (estimated from the
+                                    manifests' value counts; a batch that still does not
+                                    fit is skipped); 0 = 1 GiB */
+    size_t row_group_rows;       /* rows per row group of the new files; 0 = 65536 */
     /* Test hook: called after the new files are written and before the commit; a
      * non-zero return aborts the run with that code (simulates a crash). */
     int (*before_commit)(void *ctx);

@@ -9,7 +9,7 @@
 
 /* One batch: small files of one partition merged into one new file. */
 typedef struct batch {
-    ig_str *old;        /* full URIs of the files it replaces (in the job arena) */
+    ig_str *old; /* full URIs of the files it replaces (in the job arena) */
     size_t nold;
     ig_mf_data_file nf; /* the new file (in the job arena) */
     bool dropped;       /* no longer valid (a replaced file is gone): not committed */
@@ -90,8 +90,8 @@ static int run_batch(ig_store *store, ig_table_id table, const mj__file *const *
     if (rc == 0)
         rc = mj__sort_rows(table, &rows);
     if (rc == 0)
-        rc = mj__write_data_file(store, table, fs[0], rows.rows, rows.n, rg_rows, ja, &b->nf,
-                                 NULL, eb);
+        rc = mj__write_data_file(store, table, fs[0], rows.rows, rows.n, rg_rows, ja, &b->nf, NULL,
+                                 eb);
     if (rc == 0)
         *rows_out += rows.n;
     mj__rows_free(&rows);
@@ -101,8 +101,8 @@ static int run_batch(ig_store *store, ig_table_id table, const mj__file *const *
 
 /* Plans and writes the batches of the view. */
 static int plan(ig_store *store, ig_table_id table, const mj__view *v, uint64_t target,
-                uint32_t min_files, uint64_t max_memory, size_t rg_rows, ig_arena *ja,
-                batch **out, size_t *nout, uint64_t *rows, uint64_t *skipped, ig_errbuf *eb)
+                uint32_t min_files, uint64_t max_memory, size_t rg_rows, ig_arena *ja, batch **out,
+                size_t *nout, uint64_t *rows, uint64_t *skipped, ig_errbuf *eb)
 {
     *out = NULL;
     *nout = 0;
@@ -226,8 +226,8 @@ int ig_mj_compact(catalog *cat, ig_store *store, ig_table_id table, const ig_mj_
             goto next;
         if (!planned) {
             planned = true;
-            if ((rc = plan(store, table, &v, target, min_files, max_memory, rg_rows, &ja, &bs,
-                           &nb, &rows, &res->partitions_skipped, eb)))
+            if ((rc = plan(store, table, &v, target, min_files, max_memory, rg_rows, &ja, &bs, &nb,
+                           &rows, &res->partitions_skipped, eb)))
                 goto next;
             if (nb)
                 ig_failpoint("compact-after-data"); /* crash tests: data files written */

@@ -106,8 +106,8 @@ int mj__view_load(ig_store *store, const ice_metadata *m, mj__view *v, ig_errbuf
     ig_mf_list_meta lm;
     int rc = mj__get_uri(store, v->snap->manifest_list, &buf, eb);
     if (rc == 0)
-        rc = ig_manifest_list_read(ig_buf_str(&buf), &v->arena, &lm, &v->manifests,
-                                   &v->nmanifests, eb);
+        rc = ig_manifest_list_read(ig_buf_str(&buf), &v->arena, &lm, &v->manifests, &v->nmanifests,
+                                   eb);
     ig_buf_free(&buf);
     size_t cap = 0;
     for (size_t i = 0; rc == 0 && i < v->nmanifests; i++) {
@@ -386,11 +386,11 @@ int mj__commit_rewrite(catalog *cat, ig_store *store, const char *table, const c
     /* summary: Iceberg's metrics (spec Appendix F), then the kept IceGate keys */
     ice_kv kv[32];
     size_t nkv = 0;
-#define KV(k, val)                                                                            \
-    do {                                                                                      \
-        kv[nkv].key = IG_STR(k);                                                              \
-        kv[nkv].value = arena_i64(&a, (val));                                                 \
-        nkv++;                                                                                \
+#define KV(k, val)                                                                                 \
+    do {                                                                                           \
+        kv[nkv].key = IG_STR(k);                                                                   \
+        kv[nkv].value = arena_i64(&a, (val));                                                      \
+        nkv++;                                                                                     \
     } while (0)
     KV("added-data-files", (int64_t)rw->nadd);
     KV("deleted-data-files", (int64_t)nremoved);
@@ -687,10 +687,10 @@ static int path_escape(ig_buf *b, ig_str s)
     static const char hex[] = "0123456789ABCDEF";
     for (size_t i = 0; i < s.len; i++) {
         unsigned char ch = (unsigned char)s.ptr[i];
-        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-                  ch == '.' || ch == '_' || ch == '-';
-        int rc = ok ? ig_buf_putc(b, (char)ch)
-                    : ig_buf_printf(b, "%%%c%c", hex[ch >> 4], hex[ch & 15]);
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                  (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-';
+        int rc =
+            ok ? ig_buf_putc(b, (char)ch) : ig_buf_printf(b, "%%%c%c", hex[ch >> 4], hex[ch & 15]);
         if (rc)
             return rc;
     }

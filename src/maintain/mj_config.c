@@ -28,7 +28,7 @@ void ig_mj_orphan_opts_from_config(const ig_config *cfg, ig_mj_orphan_opts *o)
 void ig_mj_compact_opts_from_config(const ig_config *cfg, ig_mj_compact_opts *o)
 {
     memset(o, 0, sizeof *o);
-    o->target_bytes = cfg->maintain.target_file_bytes > 0 ? (uint64_t)cfg->maintain.target_file_bytes
-                                                          : 0;
+    o->target_bytes =
+        cfg->maintain.target_file_bytes > 0 ? (uint64_t)cfg->maintain.target_file_bytes : 0;
     o->row_group_rows = cfg->parquet.row_group_rows > 0 ? (size_t)cfg->parquet.row_group_rows : 0;
 }

@@ -69,7 +69,7 @@ typedef struct mj__rewrite {
     const ig_map *remove;
     const ig_mf_data_file *add;
     size_t nadd;
-    bool merge_all; /* rewrite every data manifest into the new one */
+    bool merge_all;        /* rewrite every data manifest into the new one */
     const char *failpoint; /* ig_failpoint name hit before the swap (may be NULL) */
 } mj__rewrite;
 

@@ -1100,8 +1100,8 @@ static int64_t ref_snapshot_id(ig_str raw, ig_errbuf *eb)
 }
 
 static int w_expire_member(json_writer *w, const ice_metadata *b, ig_str key, ig_str raw,
-                           ig_str base_location, const int64_t *rm, size_t nrm,
-                           int64_t updated_ms, ig_errbuf *eb)
+                           ig_str base_location, const int64_t *rm, size_t nrm, int64_t updated_ms,
+                           ig_errbuf *eb)
 {
     int rc = 0;
     json_w_key(w, key);

@@ -59,8 +59,12 @@ static void check_sorted(icefx *fx, const char *uri)
     pq_colvec sv, ts;
     pq_colvec_init(&sv);
     pq_colvec_init(&ts);
-    assert_int_equal(pq_read_column(f, 0, (size_t)pq_schema_find(f->schema, "service_name"), NULL, 0, &sv, NULL), 0);
-    assert_int_equal(pq_read_column(f, 0, (size_t)pq_schema_find(f->schema, "timestamp"), NULL, 0, &ts, NULL), 0);
+    assert_int_equal(
+        pq_read_column(f, 0, (size_t)pq_schema_find(f->schema, "service_name"), NULL, 0, &sv, NULL),
+        0);
+    assert_int_equal(
+        pq_read_column(f, 0, (size_t)pq_schema_find(f->schema, "timestamp"), NULL, 0, &ts, NULL),
+        0);
     ig_str prev = IG_STR_NULL;
     int64_t prev_ts = 0;
     size_t k = 0;
@@ -181,7 +185,8 @@ static void test_crash_then_rerun(void **state)
     /* the crashed run's file is an orphan: remove-orphans (no age limit) finds only it */
     ig_mj_orphans orph;
     ig_mj_orphan_opts oo = {.min_age_ms = -1, .dry_run = true};
-    assert_int_equal(ig_mj_remove_orphans(fx->cat, fx->store, IG_TABLE_LOGS, &oo, &orph, &res, &eb), 0);
+    assert_int_equal(ig_mj_remove_orphans(fx->cat, fx->store, IG_TABLE_LOGS, &oo, &orph, &res, &eb),
+                     0);
     assert_int_equal(orph.n, 1);
     assert_non_null(strstr(orph.keys[0], "icegate/logs/data/tenant_id=t1/account_id=a1/"));
     ig_mj_orphans_free(&orph);

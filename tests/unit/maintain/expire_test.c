@@ -12,7 +12,10 @@
 
 #define T0 1700000000000LL /* ms */
 #define DAY0_US (T0 * 1000)
-static int64_t mj_now_plus_hour(void) { return ig_now_ns() / 1000000 + 3600 * 1000; }
+static int64_t mj_now_plus_hour(void)
+{
+    return ig_now_ns() / 1000000 + 3600 * 1000;
+}
 
 static int setup(void **state)
 {
@@ -113,12 +116,12 @@ static void test_young_and_current_kept(void **state)
     /* the writer refuses to drop the current snapshot */
     ig_buf out;
     ig_buf_init(&out, 0);
-    assert_int_equal(ice_metadata_write_expire(&t.meta, ig_buf_str(&t.location), &ids[2], 1, T0,
-                                               &out, &eb),
-                     IG_EINVAL);
-    assert_int_equal(ice_metadata_write_expire(&t.meta, ig_buf_str(&t.location), &ids[0], 1, T0,
-                                               &out, &eb),
-                     IG_ENOENT);
+    assert_int_equal(
+        ice_metadata_write_expire(&t.meta, ig_buf_str(&t.location), &ids[2], 1, T0, &out, &eb),
+        IG_EINVAL);
+    assert_int_equal(
+        ice_metadata_write_expire(&t.meta, ig_buf_str(&t.location), &ids[0], 1, T0, &out, &eb),
+        IG_ENOENT);
     ig_buf_free(&out);
     catalog_table_free(&t);
 }
@@ -173,7 +176,8 @@ static void swap_metadata(icefx *fx, catalog_table *t, const char *json)
                   ice_metadata_file_version(ig_buf_str(&t->location)) + 1, uuid);
     ig_store_uri(fx->store, key.data, &uri);
     assert_int_equal(ig_store_put_if_absent(fx->store, key.data, json, strlen(json), NULL), 0);
-    assert_int_equal(catalog_commit_table(fx->cat, "icegate", "logs", t->location.data, uri.data, NULL), 0);
+    assert_int_equal(
+        catalog_commit_table(fx->cat, "icegate", "logs", t->location.data, uri.data, NULL), 0);
     ig_buf_free(&key);
     ig_buf_free(&uri);
 }
@@ -191,9 +195,11 @@ static void test_refs_and_statistics(void **state)
     snprintf(refs, sizeof refs, "\"refs\":{\"keep-me\":{\"snapshot-id\":%lld,\"type\":\"tag\"},",
              (long long)ids[0]);
     snprintf(stats, sizeof stats,
-             "\"statistics\":[{\"snapshot-id\":%lld,\"statistics-path\":\"file:///s1\",\"file-size-in-bytes\":1,"
+             "\"statistics\":[{\"snapshot-id\":%lld,\"statistics-path\":\"file:///"
+             "s1\",\"file-size-in-bytes\":1,"
              "\"file-footer-size-in-bytes\":1,\"blob-metadata\":[]},{\"snapshot-id\":%lld,"
-             "\"statistics-path\":\"file:///s2\",\"file-size-in-bytes\":1,\"file-footer-size-in-bytes\":1,"
+             "\"statistics-path\":\"file:///"
+             "s2\",\"file-size-in-bytes\":1,\"file-footer-size-in-bytes\":1,"
              "\"blob-metadata\":[]}]",
              (long long)ids[1], (long long)ids[3]);
     /* splice: "refs":{ -> with the tag; "statistics":[] -> two entries */
@@ -213,7 +219,8 @@ static void test_refs_and_statistics(void **state)
     } else {
         ig_buf_append(&nj, js, (size_t)(st - js));
         ig_buf_append_cstr(&nj, stats);
-        ig_buf_append(&nj, st + strlen("\"statistics\":[]"), (size_t)(r - (st + strlen("\"statistics\":[]"))));
+        ig_buf_append(&nj, st + strlen("\"statistics\":[]"),
+                      (size_t)(r - (st + strlen("\"statistics\":[]"))));
         ig_buf_append_cstr(&nj, refs);
         ig_buf_append_cstr(&nj, r + 8);
     }
@@ -223,7 +230,8 @@ static void test_refs_and_statistics(void **state)
     /* the writer alone: removing the tagged snapshot drops the tag */
     ig_buf out;
     ig_buf_init(&out, 0);
-    assert_int_equal(ice_metadata_write_expire(&probe, ig_buf_str(&t.location), &ids[0], 1, T0, &out, &eb), 0);
+    assert_int_equal(
+        ice_metadata_write_expire(&probe, ig_buf_str(&t.location), &ids[0], 1, T0, &out, &eb), 0);
     assert_null(strstr(out.data, "keep-me"));
     assert_non_null(strstr(out.data, "file:///s1"));
     ice_metadata back;
@@ -244,7 +252,7 @@ static void test_refs_and_statistics(void **state)
     assert_int_equal(t.meta.nsnapshots, 2);
     assert_non_null(ice_metadata_snapshot(&t.meta, ids[0]));
     assert_non_null(strstr(t.meta.json.ptr, "keep-me"));
-    assert_null(strstr(t.meta.json.ptr, "file:///s1"));   /* ids[1]'s statistics went */
+    assert_null(strstr(t.meta.json.ptr, "file:///s1"));     /* ids[1]'s statistics went */
     assert_non_null(strstr(t.meta.json.ptr, "file:///s2")); /* the current one's stayed */
     /* snapshot-log: ids[1] and ids[2] removed, so only entries after them remain */
     assert_int_equal(t.meta.nsnapshot_log, 1);

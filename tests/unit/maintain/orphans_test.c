@@ -54,8 +54,8 @@ static void test_orphans(void **state)
     assert_int_equal(ig_mj_compact(fx->cat, fx->store, IG_TABLE_LOGS, &co, &res, &eb), 0);
     put(fx, "icegate/logs/data/tenant_id=t1/account_id=a1/timestamp_day=2023-11-14/orphan.parquet");
     put(fx, "icegate/logs/metadata/junk.avro");
-    put(fx, "icegate/logs2/data/other.parquet");   /* another location with the same prefix */
-    put(fx, "wal/logs/w1/00000001.parquet");       /* the WAL: outside every table */
+    put(fx, "icegate/logs2/data/other.parquet"); /* another location with the same prefix */
+    put(fx, "wal/logs/w1/00000001.parquet");     /* the WAL: outside every table */
     size_t all = icefx_count(fx, "icegate/logs/");
     icefx_strs before;
     assert_int_equal(icefx_rows(fx, &before), 0);
@@ -63,21 +63,26 @@ static void test_orphans(void **state)
     /* everything is fresh: the default 24 h safety age protects it all */
     ig_mj_orphans o;
     ig_mj_orphan_opts oo = {.now_ms = now};
-    assert_int_equal(ig_mj_remove_orphans(fx->cat, fx->store, IG_TABLE_LOGS, &oo, &o, &res, &eb), 0);
+    assert_int_equal(ig_mj_remove_orphans(fx->cat, fx->store, IG_TABLE_LOGS, &oo, &o, &res, &eb),
+                     0);
     assert_int_equal(o.n, 0);
     ig_mj_orphans_free(&o);
     /* a day later, dry run: exactly the two orphans, nothing deleted */
     oo = (ig_mj_orphan_opts){.now_ms = now + 25 * HOUR_MS, .dry_run = true};
-    assert_int_equal(ig_mj_remove_orphans(fx->cat, fx->store, IG_TABLE_LOGS, &oo, &o, &res, &eb), 0);
+    assert_int_equal(ig_mj_remove_orphans(fx->cat, fx->store, IG_TABLE_LOGS, &oo, &o, &res, &eb),
+                     0);
     assert_int_equal(o.n, 2);
-    assert_string_equal(o.keys[0], "icegate/logs/data/tenant_id=t1/account_id=a1/timestamp_day=2023-11-14/orphan.parquet");
+    assert_string_equal(
+        o.keys[0],
+        "icegate/logs/data/tenant_id=t1/account_id=a1/timestamp_day=2023-11-14/orphan.parquet");
     assert_string_equal(o.keys[1], "icegate/logs/metadata/junk.avro");
     assert_int_equal(res.objects_deleted, 0);
     ig_mj_orphans_free(&o);
     assert_int_equal(icefx_count(fx, "icegate/logs/"), all);
     /* for real */
     oo.dry_run = false;
-    assert_int_equal(ig_mj_remove_orphans(fx->cat, fx->store, IG_TABLE_LOGS, &oo, &o, &res, &eb), 0);
+    assert_int_equal(ig_mj_remove_orphans(fx->cat, fx->store, IG_TABLE_LOGS, &oo, &o, &res, &eb),
+                     0);
     assert_int_equal(o.n, 2);
     assert_int_equal(res.objects_deleted, 2);
     ig_mj_orphans_free(&o);
@@ -101,7 +106,8 @@ static void test_orphans(void **state)
     assert_int_equal(ig_mj_expire_snapshots(fx->cat, fx->store, IG_TABLE_LOGS, &eo, &res, &eb), 0);
     assert_int_equal(res.snapshots_expired, 3);
     oo.now_ms = now + 25 * HOUR_MS;
-    assert_int_equal(ig_mj_remove_orphans(fx->cat, fx->store, IG_TABLE_LOGS, &oo, &o, &res, &eb), 0);
+    assert_int_equal(ig_mj_remove_orphans(fx->cat, fx->store, IG_TABLE_LOGS, &oo, &o, &res, &eb),
+                     0);
     assert_int_equal(o.n, 0);
     ig_mj_orphans_free(&o);
     assert_int_equal(icefx_rows(fx, &after), 0);

@@ -12,7 +12,7 @@
 
 #define DAY ICEFX_US_PER_DAY
 #define HOUR 3600000000LL
-#define D0 (19700LL * DAY)              /* a day start, µs */
+#define D0 (19700LL * DAY)               /* a day start, µs */
 #define NOW_MS ((D0 + 12 * HOUR) / 1000) /* noon of D0 */
 
 static int setup(void **state)
@@ -114,7 +114,8 @@ static void test_keep_partial_and_forever(void **state)
     icefx *fx = *state;
     load_data(fx);
     int calls = 0;
-    ig_mj_retention_opts o = {.now_ms = NOW_MS, .period = period, .ctx = &calls, .keep_partial = true};
+    ig_mj_retention_opts o = {
+        .now_ms = NOW_MS, .period = period, .ctx = &calls, .keep_partial = true};
     ig_mj_result res;
     ig_errbuf eb = {{0}};
     assert_int_equal(ig_mj_retention(fx->cat, fx->store, IG_TABLE_LOGS, &o, &res, &eb), 0);

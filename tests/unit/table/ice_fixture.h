@@ -90,8 +90,8 @@ typedef struct icefx_row {
  * snapshot at time snap_ms, with summary icegate.wal-position = wal_pos (may be NULL).
  * *snapshot_id (may be NULL) receives the new id. Retries on conflict. 0 or an error. */
 static inline int icefx_append(icefx *fx, const char *tenant, const char *account,
-                        const icefx_row *rows, size_t n, int64_t snap_ms, const char *wal_pos,
-                        int64_t *snapshot_id)
+                               const icefx_row *rows, size_t n, int64_t snap_ms,
+                               const char *wal_pos, int64_t *snapshot_id)
 {
     ig_table_id t = IG_TABLE_LOGS;
     ig_errbuf eb = {{0}};
@@ -133,8 +133,10 @@ static inline int icefx_append(icefx *fx, const char *tenant, const char *accoun
         rc = pq_writer_close(w, &res, &eb);
     pq_writer_free(w);
     ice_uuid4(uuid);
-    ig_buf_printf(&key, "icegate/logs/data/tenant_id=%s/account_id=%s/timestamp_day=%04d-%02u-%02u/%s.parquet",
-                  tenant, account ? account : "null", y, mo, d, uuid);
+    ig_buf_printf(
+        &key,
+        "icegate/logs/data/tenant_id=%s/account_id=%s/timestamp_day=%04d-%02u-%02u/%s.parquet",
+        tenant, account ? account : "null", y, mo, d, uuid);
     if (rc == 0)
         rc = ig_store_put_if_absent(fx->store, key.data, file.data, file.len, &eb);
     ig_store_uri(fx->store, key.data, &uri);
