@@ -121,8 +121,9 @@ struct ig_http_server;
 /* Starts the maintain role of `icegate run` over store (borrowed; must outlive it): opens
  * the catalog the configuration names, creates missing tables (ig_migrate; a line per
  * change, silent otherwise) and starts the scheduler thread, which runs shift every
- * maintain.shift_interval (0: no schedule) while holding the leader lease. *out is
- * freed with ig_maint_stop. */
+ * maintain.shift_interval (0: not scheduled), compact every maintain.compact_interval and
+ * retention every maintain.retention_interval, each while holding the leader lease.
+ * *out is freed with ig_maint_stop. */
 int ig_maint_start(const ig_config *cfg, ig_store *store, ig_maint **out, ig_errbuf *eb);
 /* Stops the scheduler (waiting for a running job), releases the lease, frees. NULL ok. */
 void ig_maint_stop(ig_maint *m);

@@ -254,18 +254,37 @@ static void maint_run(ig_maint *m, ig_maint_job j, ig_maint_outcome *o)
                "rows", rows, "duration_seconds", dur, NULL);
 }
 
+/* Schedule of a job (0: not scheduled): shift, compact and retention have intervals;
+ * expire-snapshots and remove-orphans run on request only. */
+static int64_t job_interval(const ig_config *cfg, int j)
+{
+    switch (j) {
+    case IG_JOB_SHIFT: return cfg->maintain.shift_interval_ns;
+    case IG_JOB_COMPACT: return cfg->maintain.compact_interval_ns;
+    case IG_JOB_RETENTION: return cfg->maintain.retention_interval_ns;
+    default: return 0;
+    }
+}
+
 static void *scheduler_main(void *arg)
 {
     ig_maint *m = arg;
-    int64_t interval = m->cfg->maintain.shift_interval_ns;
-    int64_t next = ig_mono_ns() + interval;
+    int64_t next[IG_JOB_COUNT_];
+    for (int j = 0; j < IG_JOB_COUNT_; j++)
+        next[j] = ig_mono_ns() + job_interval(m->cfg, j);
     pthread_mutex_lock(&m->mu);
     while (!m->stop) {
+        int due = -1;
+        for (int j = 0; j < IG_JOB_COUNT_; j++)
+            if (job_interval(m->cfg, j) > 0 && (due < 0 || next[j] < next[due]))
+                due = j;
+        if (due < 0)
+            break;
         int64_t now = ig_mono_ns();
-        if (now < next) {
+        if (now < next[due]) {
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
-            int64_t wake = (int64_t)ts.tv_sec * IG_NS_PER_S + ts.tv_nsec + (next - now);
+            int64_t wake = (int64_t)ts.tv_sec * IG_NS_PER_S + ts.tv_nsec + (next[due] - now);
             ts.tv_sec = wake / IG_NS_PER_S;
             ts.tv_nsec = wake % IG_NS_PER_S;
             pthread_cond_timedwait(&m->cv, &m->mu, &ts);
@@ -275,9 +294,9 @@ static void *scheduler_main(void *arg)
         ig_errbuf eb = {{0}};
         if (maint_lease(m, &eb) == 0) {
             ig_maint_outcome o;
-            maint_run(m, IG_JOB_SHIFT, &o);
+            maint_run(m, (ig_maint_job)due, &o);
         }
-        next = ig_mono_ns() + interval;
+        next[due] = ig_mono_ns() + job_interval(m->cfg, due);
         pthread_mutex_lock(&m->mu);
     }
     pthread_mutex_unlock(&m->mu);
@@ -322,7 +341,10 @@ int ig_maint_start(const ig_config *cfg, ig_store *store, ig_maint **out, ig_err
             rc = 0; /* shift refuses such tables itself, with a message */
         }
     }
-    if (rc == 0 && cfg->maintain.shift_interval_ns > 0) {
+    bool scheduled = false;
+    for (int j = 0; j < IG_JOB_COUNT_; j++)
+        scheduled |= job_interval(cfg, j) > 0;
+    if (rc == 0 && scheduled) {
         if (pthread_create(&m->thr, NULL, scheduler_main, m) != 0)
             rc = ig_err(eb, IG_ENOMEM, "maintain: cannot start the scheduler thread");
         else
@@ -411,7 +433,7 @@ static int h_status(ig_http_req *req, ig_http_resp *resp, void *ud)
     rc = rc ? rc : ig_buf_append_cstr(b, ",\"jobs\":{");
     for (int j = 0; rc == 0 && j < IG_JOB_COUNT_; j++) {
         bool impl = true;
-        int64_t interval = j == IG_JOB_SHIFT ? m->cfg->maintain.shift_interval_ns : 0;
+        int64_t interval = job_interval(m->cfg, j);
         rc = ig_buf_printf(b, "%s\"%s\":{\"implemented\":%s,\"running\":%s,\"runs\":%llu,"
                               "\"schedule_seconds\":%.3f,\"last_run\":",
                            j ? "," : "", JOB_NAMES[j], impl ? "true" : "false",

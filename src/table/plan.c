@@ -238,8 +238,8 @@ static bool file_may_match(const ig_mf_data_file *df, const ig_plan_req *req, in
 }
 
 /* Opens a data file and keeps the row groups whose statistics may match. */
-static int plan_data_file(ig_store *store, const char *key, const ig_plan_req *req, ig_plan *p,
-                          size_t *cap, ig_errbuf *eb)
+static int plan_data_file(ig_store *store, const char *key, uint64_t size, const ig_plan_req *req,
+                          ig_plan *p, size_t *cap, ig_errbuf *eb)
 {
     ig_plan_file tmp = {.key = key};
     pq_file *f;
@@ -278,9 +278,7 @@ static int plan_data_file(ig_store *store, const char *key, const ig_plan_req *r
             p->rgs_pruned++;
     }
     if (nkeep) {
-        ig_store_stat st = {0};
-        (void)ig_store_head(store, key, &st, NULL);
-        rc = plan_add(p, cap, key, false, st.size, (uint64_t)f->num_rows, keep, nkeep, eb);
+        rc = plan_add(p, cap, key, false, size, (uint64_t)f->num_rows, keep, nkeep, eb);
     } else {
         p->files_pruned++;
     }
@@ -360,7 +358,9 @@ static int plan_iceberg(catalog *cat, ig_store *store, const ig_plan_req *req, i
                             me.file.path.ptr);
                 break;
             }
-            rc = plan_data_file(store, key.data, req, p, cap, eb);
+            rc = plan_data_file(store, key.data,
+                                me.file.file_size > 0 ? (uint64_t)me.file.file_size : 0, req, p,
+                                cap, eb);
             if (rc)
                 break;
         }

@@ -256,6 +256,8 @@ static void test_shift_moves_rows_once(void **state)
         assert_non_null(strstr(p.files[i].key, "icegate/logs/data/tenant_id=t1/account_id=null/"
                                                "timestamp_day=2023-11-1"));
         check_sorted_logs(fx, p.files[i].key, "t1");
+        assert_false(p.files[i].wal);
+        assert_true(p.files[i].size > 100 && p.files[i].records > 0);
     }
     ig_plan_free(&p);
     count(fx, IG_TABLE_LOGS, "t2", &c, &p);
