@@ -359,9 +359,15 @@ int mj__commit_rewrite(catalog *cat, ig_store *store, const char *table, const c
         goto done;
     }
     size_t nle = 0;
-    for (size_t i = 0; i < v->nmanifests; i++)
-        if (!touched[i])
-            le[nle++] = v->manifests[i];
+    for (size_t i = 0; i < v->nmanifests; i++) {
+        if (touched[i])
+            continue;
+        /* a manifest without live files (only DELETED entries of an earlier snapshot)
+         * has served its purpose: it leaves the list (Java drops them too) */
+        if (v->manifests[i].added_files_count + v->manifests[i].existing_files_count == 0)
+            continue;
+        le[nle++] = v->manifests[i];
+    }
     if (nentries) {
         if ((rc = ig_buf_printf(&mkey, "%s/metadata/%s-m0.avro", prefix.data, uuid)) ||
             (rc = ig_store_uri(store, mkey.data, &muri)) ||

@@ -109,6 +109,30 @@ static void test_retention(void **state)
     assert_int_equal(res.commits, 0);
 }
 
+/* Manifest list entries of the current snapshot: total and those without live files. */
+static void list_counts(icefx *fx, size_t *n, size_t *empty)
+{
+    catalog_table t;
+    ig_errbuf eb = {{0}};
+    assert_int_equal(catalog_table_load(fx->cat, fx->store, "icegate", "logs", &t, &eb), 0);
+    const ice_snapshot *s = ice_metadata_snapshot(&t.meta, t.meta.current_snapshot_id);
+    ig_buf lb;
+    ig_buf_init(&lb, 0);
+    assert_int_equal(icefx_get_uri(fx, s->manifest_list, &lb), 0);
+    ig_arena a;
+    ig_arena_init(&a, 0);
+    ig_mf_list_meta lm;
+    ig_mf_list_entry *le;
+    assert_int_equal(ig_manifest_list_read(ig_buf_str(&lb), &a, &lm, &le, n, &eb), 0);
+    *empty = 0;
+    for (size_t i = 0; i < *n; i++)
+        if (le[i].added_files_count + le[i].existing_files_count == 0)
+            (*empty)++;
+    ig_arena_free(&a);
+    ig_buf_free(&lb);
+    catalog_table_free(&t);
+}
+
 static void test_keep_partial_and_forever(void **state)
 {
     icefx *fx = *state;
@@ -130,6 +154,21 @@ static void test_keep_partial_and_forever(void **state)
     assert_int_equal(icefx_rows(fx, &rows), 0);
     assert_int_equal(rows.n, 5);
     assert_true(has_body(&rows, "gone")); /* kept: its file also holds newer rows */
+    icefx_strs_free(&rows);
+    /* the two dropped files were alone in their manifests: the new manifest holds only
+     * their DELETED entries; the next rewrite leaves it out of the list */
+    size_t n, empty;
+    list_counts(fx, &n, &empty);
+    assert_int_equal(n, 4);
+    assert_int_equal(empty, 1);
+    ig_mj_retention_opts strict = {.now_ms = NOW_MS, .period = period, .ctx = &calls};
+    assert_int_equal(ig_mj_retention(fx->cat, fx->store, IG_TABLE_LOGS, &strict, &res, &eb), 0);
+    assert_int_equal(res.files_removed, 1);
+    list_counts(fx, &n, &empty);
+    assert_int_equal(n, 3);
+    assert_int_equal(empty, 0);
+    assert_int_equal(icefx_rows(fx, &rows), 0);
+    assert_int_equal(rows.n, 4);
     icefx_strs_free(&rows);
     /* no period anywhere (the default): nothing happens */
     ig_mj_retention_opts none = {.now_ms = NOW_MS};
