@@ -17,6 +17,9 @@
 #include "server/tenant_api.h"
 
 #define RECOUNT_MAX_TENANTS 100000
+/* Each recount plans 4 tables per tenant: tenants with a storage quota are recounted every
+ * time, the others (whose count only feeds icegate_tenant_stored_bytes) up to this many. */
+#define RECOUNT_MAX_UNQUOTED 1000
 
 struct ig_tenant_api {
     const ig_config *cfg;
@@ -115,6 +118,7 @@ int ig_tenant_api_register(ig_tenant_api *a, ig_http_server *s)
 typedef struct recount_ctx {
     ig_tenant_api *a;
     catalog *cat;
+    int unquoted; /* tenants without a quota recounted so far in this pass */
 } recount_ctx;
 
 /* Bytes of the row groups rgs[0..n) of a WAL segment (compressed column chunks). */
@@ -146,8 +150,10 @@ static int recount_tenant(recount_ctx *rc, ig_str tenant, int64_t *out)
     for (int t = 0; t < IG_TABLE_COUNT_; t++) {
         ig_plan_req req = {.table = (ig_table_id)t,
                            .tenant = tenant,
-                           .start_us = INT64_MIN,
-                           .end_us = INT64_MAX};
+                           /* every time (±146,000 years; INT64_MIN/MAX would
+                            * overflow the planner's day arithmetic) */
+                           .start_us = -(INT64_C(1) << 62),
+                           .end_us = INT64_C(1) << 62};
         ig_plan p;
         ig_errbuf eb = {{0}};
         int r = ig_plan_scan(rc->cat, rc->a->store, &req, &p, &eb);
@@ -171,6 +177,10 @@ static int recount_tenant(recount_ctx *rc, ig_str tenant, int64_t *out)
 static void recount_one(ig_str tenant, void *ud)
 {
     recount_ctx *rc = ud;
+    ig_tenant_limits lim;
+    ig_limits_get(rc->a->limits, tenant, &lim);
+    if (lim.storage_quota_bytes <= 0 && rc->unquoted++ >= RECOUNT_MAX_UNQUOTED)
+        return;
     int64_t before = ig_usage_stored_added(tenant);
     int64_t bytes;
     if (recount_tenant(rc, tenant, &bytes))
