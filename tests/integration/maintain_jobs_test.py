@@ -1,6 +1,7 @@
 """Maintenance jobs end to end through POST :8080/maintain/run: three shifts leave three small
-files per (tenant, day) partition; `compact` merges each partition into one sorted file with
-exactly the same rows and keeps the WAL position; kill -9 at each compaction fail point then a
+files per (tenant, day) partition of every table (generated logs, and the OTLP corpus logs,
+events, spans and metrics with their nested lists and maps); `compact` merges each partition
+into one sorted file with exactly the same rows and keeps the WAL position; kill -9 at each compaction fail point then a
 rerun loses and duplicates nothing and every referenced file exists; `retention` (7 days by
 default, 30 days for tenant t2 through the overrides file) drops exactly t1's old day;
 `expire-snapshots` and `remove-orphans` with their defaults (100 snapshots / 30 min, 24 h)
@@ -16,7 +17,13 @@ import time
 from collections import Counter
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from tap import TOOLS, Server, check, done, http, loads  # noqa: E402
+from tap import SHARED, TOOLS, Server, check, done, http, loads  # noqa: E402
+
+OTLP = os.path.join(SHARED, "corpus", "otlp")
+TABLES = ["logs", "spans", "metrics", "events"]
+CORPUS = [("logs", "proto-examples-logs"), ("logs", "collector-pdata-logs"),
+          ("logs", "proto-examples-events"), ("traces", "proto-examples-trace"),
+          ("traces", "collector-pdata-traces"), ("metrics", "proto-examples-metrics")]
 
 JS = "application/json"
 NOW = int(time.time())
@@ -27,7 +34,8 @@ OLD = (NOW - 10 * 86400) * 10**9       # ten days ago: past t1's 7 days, within 
 def write_cfg(d):
     ov = os.path.join(d, "overrides.yaml")
     with open(ov, "w") as f:
-        f.write("overrides:\n  t2:\n    retention_period: 30d\n")
+        f.write("overrides:\n  t2:\n    retention_period: 30d\n"
+                "  t3:\n    retention_period: 36000d\n")
     return ("maintain:\n  shift_interval: 0s\n  wal_grace_period: 0s\n  lease_ttl: 1s\n"
             f"limits:\n  retention_period: 7d\n  overrides_file: {ov}\n  overrides_period: 1s\n")
 
@@ -53,6 +61,14 @@ def post_logs(tenant, tag, n, base_ns):
     assert st == 200, (tenant, st, b)
 
 
+def post_corpus(tenant):
+    for signal, name in CORPUS:
+        with open(os.path.join(OTLP, name + ".json"), "rb") as f:
+            st, _, b = http("POST", srv.url("otlp_http", f"/v1/{signal}"), body=f.read(),
+                            headers={"Content-Type": JS, "X-Scope-OrgID": tenant})
+        assert st == 200, (name, st, b)
+
+
 def run(job, server=None, timeout=120):
     st, _, b = http("POST", (server or srv).url("maintain", f"/maintain/run?job={job}"), body=b"",
                     timeout=timeout)
@@ -70,26 +86,26 @@ def local(uri):
     return uri[len("file://"):]
 
 
-def metadata():
+def metadata(table="logs"):
     db = sqlite3.connect(os.path.join(DATA, "catalog.db"))
     try:
         (loc,) = db.execute("SELECT metadata_location FROM iceberg_tables WHERE catalog_name = "
-                            "'icegate' AND table_namespace = 'icegate' AND table_name = 'logs'"
-                            ).fetchone()
+                            "'icegate' AND table_namespace = 'icegate' AND table_name = ?",
+                            (table,)).fetchone()
     finally:
         db.close()
     with open(local(loc)) as f:
         return json.load(f)
 
 
-def current(md=None):
-    md = md or metadata()
+def current(md=None, table="logs"):
+    md = md or metadata(table)
     return next((s for s in md["snapshots"] if s["snapshot-id"] == md["current-snapshot-id"]), None)
 
 
-def data_files():
+def data_files(table="logs"):
     """(path, record_count, partition) of the live data files of the current snapshot."""
-    snap = current()
+    snap = current(table=table)
     out = []
     for m in tool("avrotool", local(snap["manifest-list"])):
         for e in tool("avrotool", local(m["manifest_path"])):
@@ -99,9 +115,9 @@ def data_files():
     return out
 
 
-def rows():
+def rows(table="logs"):
     out = []
-    for path, count, _ in data_files():
+    for path, count, _ in data_files(table):
         r = tool("pqtool", path)
         assert len(r) == count, (path, len(r), count)
         out += r
@@ -121,32 +137,40 @@ for k in range(3):
     for t in ["t1", "t2"]:
         post_logs(t, f"{t}-r{k}-new", 30, RECENT)
         post_logs(t, f"{t}-r{k}-old", 30, OLD)
+    post_corpus("t3")
     st, j = run("shift")
     assert st == 200 and j["outcome"] == "ok", j
 
 BEFORE = comparable(rows())
 WAL_POS = current()["summary"].get("icegate.wal-position")
+OTHERS = {t: comparable(rows(t)) for t in TABLES}  # every table, t3's corpus rows included
 
 
 def t_setup():
-    assert sum(BEFORE.values()) == 360, sum(BEFORE.values())
-    ps = parts(data_files())
+    assert sum(OTHERS["logs"].values()) > 360, sum(OTHERS["logs"].values())
+    ps = parts([f for f in data_files() if f[2]["tenant_id"] != "t3"])
     assert len(ps) == 4 and all(v == 3 for v in ps.values()), ps
+    for t in TABLES:
+        ps = parts(data_files(t))
+        assert ps and all(v % 3 == 0 for v in ps.values()), (t, ps)
     assert WAL_POS, current()
 
 
 def t_compact():
+    global BEFORE
     st, j = run("compact")
     assert st == 200 and j["outcome"] == "ok", j
-    assert j["commits"] == 1, j
+    assert j["commits"] == 4, j
+    for t in TABLES:
+        assert all(v == 1 for v in parts(data_files(t)).values()), (t, parts(data_files(t)))
+        after = comparable(rows(t))
+        assert after == OTHERS[t], (t, sum(after.values()), sum(OTHERS[t].values()))
     files = data_files()
-    ps = parts(files)
-    assert len(ps) == 4 and all(v == 1 for v in ps.values()), ps
-    assert comparable(rows()) == BEFORE
+    BEFORE = comparable(rows())
     snap = current()
     assert snap["summary"]["operation"] == "replace", snap
     assert snap["summary"].get("icegate.wal-position") == WAL_POS, snap["summary"]
-    assert snap["summary"]["total-records"] == "360", snap["summary"]
+    assert snap["summary"]["total-records"] == str(sum(BEFORE.values())), snap["summary"]
     for path, _, _ in files:
         r = tool("pqtool", path)
         keys = [((x["service_name"] is not None, x["service_name"] or ""), -x["timestamp"]) for x in r]
@@ -253,31 +277,31 @@ def t_expire_and_orphans_aggressive():
                        "  expire_min_age: 0s\n  orphan_min_age: 0s\n")
     srv = Server(like=srv, config_text=cfg2)
     srv.wait_ready("maintain")
-    root = os.path.join(DATA, "warehouse", "icegate", "logs")
-
-    def on_disk(sub, suffix):
+    def on_disk(table, sub, suffix):
         out = set()
-        for d, _, fs in os.walk(os.path.join(root, sub)):
+        for d, _, fs in os.walk(os.path.join(DATA, "warehouse", "icegate", table, sub)):
             out |= {os.path.join(d, f) for f in fs if f.endswith(suffix)}
         return out
 
-    leftovers = on_disk("data", ".parquet") - {p for p, _, _ in data_files()}
+    leftovers = on_disk("logs", "data", ".parquet") - {p for p, _, _ in data_files()}
     assert leftovers, "the crash rounds should have left unreferenced data files"
     st, j = run("expire-snapshots")
     assert st == 200 and j["outcome"] == "ok", j
-    md = metadata()
-    assert len(md["snapshots"]) == 1 and len(md["snapshot-log"]) == 1, md["snapshot-log"]
     st, j = run("remove-orphans")
     assert st == 200 and j["outcome"] == "ok", j
-    live = {p for p, _, _ in data_files()}
-    assert on_disk("data", ".parquet") == live
-    snap = current()
-    manifests = {local(m["manifest_path"]) for m in tool("avrotool", local(snap["manifest-list"]))}
-    assert on_disk("metadata", ".avro") == manifests | {local(snap["manifest-list"])}
-    for e in metadata()["metadata-log"]:
-        assert os.path.exists(local(e["metadata-file"])), e
+    for t in TABLES:
+        md = metadata(t)
+        assert len(md["snapshots"]) == 1 and len(md["snapshot-log"]) == 1, (t, md["snapshot-log"])
+        live = {p for p, _, _ in data_files(t)}
+        assert on_disk(t, "data", ".parquet") == live, t
+        snap = current(table=t)
+        manifests = {local(m["manifest_path"]) for m in tool("avrotool", local(snap["manifest-list"]))}
+        assert on_disk(t, "metadata", ".avro") == manifests | {local(snap["manifest-list"])}, t
+        for e in md["metadata-log"]:
+            assert os.path.exists(local(e["metadata-file"])), e
+        if t != "logs":
+            assert comparable(rows(t)) == OTHERS[t], t
     assert comparable(rows()) == BEFORE
-
 
 check("three shifts: three small files per (tenant, day) partition", t_setup)
 check("compact: one sorted file per partition, same rows, replace keeps the WAL position",
