@@ -80,6 +80,12 @@ typedef struct batch {
     uint64_t ord, rows;
     int err;
     ig_buf pkey;
+    /* Decoded column vectors of every row group read, kept until the batch is written:
+     * the rows' strings point into them (no copy). colbytes counts their memory. */
+    pq_colvec **kept;
+    size_t *kept_n;
+    size_t nkept, capkept;
+    uint64_t colbytes, cap;
 } batch;
 
 static int top_index(ig_table_id t, const char *name)
@@ -113,12 +119,20 @@ static void batch_init(batch *b, ig_table_id t, uint64_t mem)
             b->keys[b->nkeys++] = (sort_key){idx, desc};
     }
     ig_arena_init(&b->arena, (size_t)mem);
+    b->cap = mem;
     ig_map_init(&b->parts, 0);
     ig_buf_init(&b->pkey, 1 << 16);
 }
 
 static void batch_free(batch *b)
 {
+    for (size_t i = 0; i < b->nkept; i++) {
+        for (size_t c = 0; c < b->kept_n[i]; c++)
+            pq_colvec_free(&b->kept[i][c]);
+        ig_free(b->kept[i]);
+    }
+    ig_free(b->kept);
+    ig_free(b->kept_n);
     for (size_t i = 0; i < b->nb; i++)
         ig_free(b->blist[i]->rows);
     ig_free(b->blist);
@@ -130,17 +144,9 @@ static void batch_free(batch *b)
 static int vcopy(ig_arena *a, pq_value *dst, const pq_value *src)
 {
     *dst = *src;
-    if (src->kind == PQ_V_BYTES) {
-        if (src->s.len) {
-            char *p = ig_arena_alloc(a, src->s.len);
-            if (!p)
-                return IG_ENOMEM;
-            memcpy(p, src->s.ptr, src->s.len);
-            dst->s.ptr = p;
-        } else {
-            dst->s.ptr = "";
-        }
-    }
+    /* bytes stay in the batch's kept column vectors */
+    if (src->kind == PQ_V_BYTES && !src->s.len)
+        dst->s.ptr = "";
     if (src->n && src->items) {
         pq_value *it = ig_arena_alloc(a, src->n * sizeof *it);
         if (!it)
@@ -169,7 +175,7 @@ static int emit_row(void *ctx, const pq_value *row)
         (int)row->n <= b->i_tenant)
         return b->err = IG_ECORRUPT;
     pq_value *v = ig_arena_alloc(&b->arena, sizeof *v);
-    if (!v || vcopy(&b->arena, v, row))
+    if (!v || vcopy(&b->arena, v, row) || b->arena.used + b->colbytes > b->cap)
         return b->err = IG_ETOOBIG;
     const pq_value *tn = &v->items[b->i_tenant], *ac = &v->items[b->i_account],
                    *ts = &v->items[b->i_ts];
@@ -238,21 +244,49 @@ static int read_segment(ig_store *store, batch *b, const char *key, ig_errbuf *e
                       key, f->schema->ncols, ig_table_name(b->t), ts->ncols);
     }
     size_t nc = f->schema->ncols;
-    pq_colvec *vecs = ig_calloc(nc, sizeof *vecs);
     pq_colvec **vp = ig_calloc(nc, sizeof *vp);
     ig_arena scratch;
     ig_arena_init(&scratch, (size_t)256 << 20);
-    if (!vecs || !vp)
+    if (!vp)
         rc = ig_err(eb, IG_ENOMEM, "shift: out of memory");
-    for (size_t c = 0; c < nc && vecs; c++) {
-        pq_colvec_init(&vecs[c]);
-        vp[c] = &vecs[c];
-    }
     for (size_t rg = 0; rc == 0 && rg < f->nrgs; rg++) {
-        for (size_t c = 0; rc == 0 && c < nc; c++)
+        if (b->nkept == b->capkept) {
+            size_t ncap = b->capkept ? b->capkept * 2 : 64;
+            pq_colvec **nk = ig_realloc(b->kept, ncap * sizeof *nk);
+            if (nk)
+                b->kept = nk;
+            size_t *nn = nk ? ig_realloc(b->kept_n, ncap * sizeof *nn) : NULL;
+            if (nn)
+                b->kept_n = nn;
+            if (!nk || !nn) {
+                rc = ig_err(eb, IG_ENOMEM, "shift: out of memory");
+                break;
+            }
+            b->capkept = ncap;
+        }
+        pq_colvec *vecs = ig_calloc(nc, sizeof *vecs);
+        if (!vecs) {
+            rc = ig_err(eb, IG_ENOMEM, "shift: out of memory");
+            break;
+        }
+        for (size_t c = 0; c < nc; c++) {
+            pq_colvec_init(&vecs[c]);
+            vp[c] = &vecs[c];
+        }
+        b->kept[b->nkept] = vecs;
+        b->kept_n[b->nkept++] = nc;
+        for (size_t c = 0; rc == 0 && c < nc; c++) {
             rc = pq_read_column(f, rg, c, NULL, 0, &vecs[c], eb);
+            const pq_colvec *v = &vecs[c];
+            b->colbytes += v->cap_def + v->cap_rep + v->cap_vals + v->cap_offs + v->cap_data +
+                           v->cap_idx;
+        }
         if (rc)
             break;
+        if (b->arena.used + b->colbytes > b->cap) {
+            rc = ig_err(eb, IG_ETOOBIG, "shift: rows of one batch exceed the memory cap");
+            break;
+        }
         b->err = 0;
         rc = pq_assemble(f->schema, vp, &scratch, emit_row, b, eb);
         if (rc && b->err) {
@@ -260,10 +294,8 @@ static int read_segment(ig_store *store, batch *b, const char *key, ig_errbuf *e
                      ? ig_err(eb, IG_ETOOBIG, "shift: rows of one batch exceed the memory cap")
                      : ig_err(eb, b->err, "shift: %s: %s", key, ig_strerror(b->err));
         }
+        ig_arena_reset(&scratch);
     }
-    for (size_t c = 0; c < nc && vecs; c++)
-        pq_colvec_free(&vecs[c]);
-    ig_free(vecs);
     ig_free(vp);
     ig_arena_free(&scratch);
     pq_close(f);
@@ -736,7 +768,7 @@ int ig_shift_table(catalog *cat, ig_store *store, ig_table_id t, const ig_shift_
         }
         if (rc == 0 && seg_bytes) {
             /* learn the ratio for the next batch (at least what this one needed) */
-            double r = (double)b.arena.used / (double)seg_bytes * 1.25;
+            double r = (double)(b.arena.used + b.colbytes) / (double)seg_bytes * 1.25;
             ratio = r > 8 ? r : 8;
         }
         int64_t sid = 0;

@@ -119,7 +119,7 @@ static void test_lease_sqlite(void **state)
     (void)state;
     char db[128];
     snprintf(db, sizeof db, "%s/catalog.db", sq_dir);
-    catalog *a, *b;
+    catalog *a = NULL, *b = NULL;
     ig_errbuf eb = {""};
     assert_int_equal(catalog_open_sqlite(db, &a, &eb), 0);
     assert_int_equal(catalog_open_sqlite(db, &b, &eb), 0);
@@ -139,7 +139,7 @@ static void test_lease_pg(void **state)
     assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
     PQclear(r);
     PQfinish(conn);
-    catalog *a, *b;
+    catalog *a = NULL, *b = NULL;
     ig_errbuf eb = {""};
     if (catalog_open_pg(pg_uri, &a, &eb) || catalog_open_pg(pg_uri, &b, &eb))
         fail_msg("pg: %s", eb.msg);
