@@ -5,6 +5,7 @@
 
 #include "icegate/catalog.h"
 #include "icegate/config.h"
+#include "icegate/limits.h"
 #include "icegate/maintain.h"
 #include "icegate/store.h"
 #include "icegate/log.h"
@@ -108,6 +109,32 @@ static int run_migrate(const ig_config *cfg)
     return rc ? 1 : 0;
 }
 
+/* Loads the per-tenant limits (defaults + overrides file, no reload thread) as the
+ * process's limits for a one-shot command; a bad overrides file is one line on stderr
+ * naming the file, the key and the problem. */
+static int load_limits(const ig_config *cfg, ig_limits **out)
+{
+    ig_errbuf eb = {{0}};
+    ig_limits_opts lo = {.defaults = cfg->limits.defaults,
+                         .overrides_file = cfg->limits.overrides_file};
+    int level = ig_log_get_level();
+    ig_log_set_level(IG_LOG_WARN); /* no "overrides file loaded" line on stdout */
+    int rc = ig_limits_open(&lo, out, &eb);
+    ig_log_set_level(level);
+    if (rc) {
+        fprintf(stderr, "icegate: %s\n", eb.msg[0] ? eb.msg : ig_strerror(rc));
+        return 1;
+    }
+    ig_limits_set_process(*out);
+    return 0;
+}
+
+static void unload_limits(ig_limits *l)
+{
+    ig_limits_set_process(NULL);
+    ig_limits_close(l);
+}
+
 /* `icegate maintain JOB`: runs the job once over every table (creating missing tables
  * first, quietly) and prints a one-line summary. Exit 0 on success, 3 for a job not built
  * yet, 1 on any other error. The leader lease is not taken: every job is safe beside a
@@ -195,6 +222,12 @@ int main(int argc, char **argv)
         }
         if (load_config(&o, &cfg))
             return 1;
+        ig_limits *lim = NULL;
+        if (load_limits(&cfg, &lim)) { /* the overrides file is part of the configuration */
+            ig_config_free(&cfg);
+            return 1;
+        }
+        unload_limits(lim);
         ig_config_dump(&cfg, stdout);
         ig_config_free(&cfg);
         return 0;
@@ -244,7 +277,13 @@ int main(int argc, char **argv)
             ig_config_free(&cfg);
             return rc;
         }
+        ig_limits *lim = NULL;
+        if (load_limits(&cfg, &lim)) { /* retention reads per-tenant retention_period */
+            ig_config_free(&cfg);
+            return 1;
+        }
         rc = run_maintain(&cfg, o.positional[0]);
+        unload_limits(lim);
         ig_config_free(&cfg);
         return rc;
     }

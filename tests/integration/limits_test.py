@@ -375,7 +375,23 @@ def main():
         assert rc == 0, err
         assert "limits:\n" in out and "  ingestion_rate_mb: 16\n" in out, out
         assert "  overrides_period: 10s\n" in out, out
-    check("icegate config check prints the limits section", t_config_check)
+        import tempfile
+        d = tempfile.mkdtemp(prefix="icegate-limits-cc-")
+        ov, cfg = os.path.join(d, "o.yaml"), os.path.join(d, "c.yaml")
+        with open(cfg, "w") as f:
+            f.write(f"limits:\n  overrides_file: {ov}\n")
+        with open(ov, "w") as f:
+            f.write("overrides:\n  t1:\n    max_line_size: 1KiB\n")
+        rc, out, err = run_cli(["config", "check", "--config", cfg])
+        assert rc == 0 and out.startswith("listen_host:"), (rc, out[:200], err)
+        with open(ov, "w") as f:
+            f.write("overrides:\n  t1:\n    max_line_size: lots\n")
+        rc, out, err = run_cli(["config", "check", "--config", cfg])
+        assert rc == 1 and out == "", (rc, out, err)
+        assert len(err.strip().splitlines()) == 1 and ov in err and \
+            "overrides.t1.max_line_size" in err and '"lots"' in err, err
+    check("icegate config check prints the limits section and validates the overrides file",
+          t_config_check)
     done()
 
 
