@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { test, done, bail } from './lib/tap.mjs';
 import { loadDep, pqtoolExists, SHARED } from './lib/env.mjs';
 import { Server } from './lib/server.mjs';
+import { openDuckdb, sqlStr } from './lib/duckdb.mjs';
 
 const icebird = await loadDep('icebird').catch(() => null);
 if (!icebird) bail('icebird not installed (scripts/setup.sh)');
@@ -98,6 +99,48 @@ await test('icebird reads icegate.spans: the WAL\'s spans, ids intact', async ()
   const want = walSpans.map((r) => `${r.tenant_id}|${r.trace_id}|${r.span_id}|${r.name}`).sort();
   return JSON.stringify(got) === JSON.stringify(want) ? [] : [`got ${got.length} ${got[0]}, want ${want.length} ${want[0]}`];
 });
+
+/** Every data file of a table under its data/ directory. */
+function dataFiles(table) {
+  const out = [];
+  const walk = (d) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith('.parquet')) out.push(p);
+    }
+  };
+  walk(path.join(srv.dataDir, 'warehouse', 'icegate', table, 'data'));
+  return out.sort();
+}
+
+const db = await openDuckdb(srv.dir);
+await test('DuckDB read_parquet over the logs data files: the rows sent', async () => {
+  const files = dataFiles('logs');
+  const list = `[${files.map(sqlStr).join(',')}]`;
+  const rows = await db.json(`SELECT tenant_id, body, epoch_us(timestamp) AS us FROM read_parquet(${list})`);
+  const got = rows.map((r) => `${r.tenant_id}|${r.body}|${r.us}`).sort();
+  const want = sent.map(([t, b, us]) => `${t}|${b}|${us}`).sort();
+  const d = got.findIndex((g, i) => g !== want[i]);
+  return got.length === want.length && d < 0 ? [] : [`${got.length} vs ${want.length} rows; first difference ${got[d]} vs ${want[d]}`];
+});
+
+await test('DuckDB parquet_schema: a field id on every field of every data file', async () => {
+  const problems = [];
+  for (const table of ['logs', 'spans']) {
+    for (const f of dataFiles(table)) {
+      const els = await db.json(`SELECT name, field_id FROM parquet_schema(${sqlStr(f)})`);
+      // the first element is the root; the repeated wrapper groups of maps (key_value) and
+      // lists (list) carry no id in Iceberg's Parquet mapping; every other element does
+      for (const e of els.slice(1)) {
+        if (e.field_id === null && e.name !== 'key_value' && e.name !== 'list') problems.push(`${path.basename(f)}: ${e.name} has no field_id`);
+      }
+      if (els.length < 20) problems.push(`${path.basename(f)}: only ${els.length} schema elements`);
+    }
+  }
+  return problems.slice(0, 5);
+});
+db.close();
 
 await srv.stop();
 done();
