@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "icegate/alloc.h"
+#include "icegate/log.h"
 #include "icegate/maintain.h"
 #include "maintain/mj_internal.h"
 
@@ -156,8 +157,12 @@ static int plan(ig_store *store, ig_table_id table, const mj__view *v, uint64_t 
                 rc = run_batch(store, table, sel, ns, max_memory, rg_rows, ja, &bs[nb], rows, &be);
                 if (rc == 0) {
                     nb++;
-                } else if (rc == IG_ENOMEM || rc == IG_ETOOBIG) {
-                    (*skipped)++; /* the estimate was wrong: leave this batch as it is */
+                } else if (rc == IG_ENOMEM || rc == IG_ETOOBIG || rc == IG_EUNSUPPORTED) {
+                    /* the estimate was wrong, or a file not in the table's layout (written
+                     * by another engine): leave this batch as it is */
+                    ig_log(IG_LOG_WARN, "compact: batch skipped", "table", ig_table_name(table),
+                           "error", be.msg[0] ? be.msg : ig_strerror(rc), NULL);
+                    (*skipped)++;
                     rc = 0;
                 } else if (eb) {
                     *eb = be;

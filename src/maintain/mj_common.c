@@ -6,6 +6,7 @@
 #include "icegate/alloc.h"
 #include "icegate/maintain.h"
 #include "icegate/time.h"
+#include "icegate/wal.h"
 #include "maintain/mj_internal.h"
 
 int64_t mj__now_ms(int64_t given)
@@ -521,16 +522,21 @@ static int emit_row(void *ctx, const pq_value *row)
 int mj__scan_rows(ig_store *store, ig_table_id t, ig_str uri,
                   int (*emit)(void *ctx, const pq_value *row), void *ctx, ig_errbuf *eb)
 {
-    ig_buf buf;
-    ig_buf_init(&buf, MJ_DATA_FILE_MAX);
+    ig_buf key;
+    ig_buf_init(&key, 4096);
     pq_file *f = NULL;
     pq_colvec *vecs = NULL;
     pq_colvec **ptrs = NULL;
     ig_arena scratch;
     ig_arena_init(&scratch, (size_t)256 << 20);
     const pq_schema *ts = ig_table_schema(t);
-    int rc = mj__get_uri(store, uri, &buf, eb);
-    if (rc || (rc = pq_open_mem(&f, buf.data, buf.len, NULL, eb)))
+    int rc = catalog_key_of_uri(store, uri, &key);
+    if (rc) {
+        rc = ig_err(eb, IG_EINVAL, "%.*s: not a location in the store", (int)uri.len, uri.ptr);
+        goto done;
+    }
+    /* ranged reads: the footer, then each column chunk as it is decoded */
+    if ((rc = ig_wal_segment_open(store, key.data, &f, eb)))
         goto done;
     /* the file must have the table's columns, in order, by field id */
     if (f->schema->ncols != ts->ncols || f->schema->nnodes != ts->nnodes) {
@@ -570,7 +576,7 @@ done:
     if (f)
         pq_close(f);
     ig_arena_free(&scratch);
-    ig_buf_free(&buf);
+    ig_buf_free(&key);
     return rc;
 }
 

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "icegate/alloc.h"
+#include "icegate/log.h"
 #include "maintain/mj_internal.h"
 
 #define US_PER_DAY 86400000000LL
@@ -131,6 +132,16 @@ int ig_mj_retention(catalog *cat, ig_store *store, ig_table_id table,
                 rc = ig_err(eb, IG_ECORRUPT, "%.*s: %llu rows, its manifest entry says %lld",
                             (int)f->e.file.path.len, f->e.file.path.ptr,
                             (unsigned long long)kc.seen, (long long)f->e.file.record_count);
+            if (rc == IG_EUNSUPPORTED) {
+                /* not in the table's layout (another engine wrote it): cannot be rewritten
+                 * here, so it stays whole until all its rows expire */
+                ig_logf(IG_LOG_WARN, "retention: %.*s kept whole: %s", (int)f->e.file.path.len,
+                        f->e.file.path.ptr, eb && eb->msg[0] ? eb->msg : ig_strerror(rc));
+                ig_map_remove(&remove, f->e.file.path);
+                mj__dfw_free(&d);
+                rc = 0;
+                continue;
+            }
             rows_removed += kc.seen - d.rows;
             rows_rewritten += d.rows;
             if (rc == 0 && d.rows) {

@@ -347,6 +347,32 @@ static void test_memory_cap(void **state)
     icefx_strs_free(&files);
 }
 
+/* A file another engine wrote (other columns) cannot be merged: its batch is skipped, the
+ * other partitions are still compacted, nothing is lost. */
+static void test_foreign_file_skipped(void **state)
+{
+    icefx *fx = *state;
+    add(fx, "t1", "a1", 0, "w:1");
+    fx->foreign = true;
+    add(fx, "t1", "a1", 1, "w:1");
+    fx->foreign = false;
+    add(fx, "t2", "a1", 2, "w:1");
+    add(fx, "t2", "a1", 3, "w:1");
+    ig_mj_result res;
+    ig_errbuf eb = {{0}};
+    ig_mj_compact_opts o = {0};
+    assert_int_equal(ig_mj_compact(fx->cat, fx->store, IG_TABLE_LOGS, &o, &res, &eb), 0);
+    assert_int_equal(res.partitions_skipped, 1);
+    assert_int_equal(res.commits, 1);
+    assert_int_equal(res.files_removed, 2);
+    icefx_strs files;
+    int64_t recs;
+    assert_int_equal(icefx_live(fx, &files, &recs, NULL), 0);
+    assert_int_equal(files.n, 3);
+    assert_int_equal(recs, 12);
+    icefx_strs_free(&files);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -356,6 +382,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_concurrent_compaction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_manifest_merge, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memory_cap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_foreign_file_skipped, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

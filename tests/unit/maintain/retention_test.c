@@ -176,11 +176,40 @@ static void test_keep_partial_and_forever(void **state)
     assert_int_equal(res.commits, 0);
 }
 
+/* A straddling file in another engine's layout cannot be rewritten: it is kept whole,
+ * while the rest of the run still commits. */
+static void test_foreign_straddler_kept(void **state)
+{
+    icefx *fx = *state;
+    int64_t ms = NOW_MS - 1000;
+    icefx_row a[1] = {{D0 - 5 * DAY + HOUR, "s", "old"}};
+    assert_int_equal(icefx_append(fx, "t1", "a", a, 1, ms, "w:1", NULL), 0);
+    fx->foreign = true;
+    icefx_row b[2] = {{D0 - 2 * DAY + HOUR, "s", "gone"}, {D0 - 2 * DAY + 20 * HOUR, "s", "kept"}};
+    assert_int_equal(icefx_append(fx, "t1", "a", b, 2, ms, "w:2", NULL), 0);
+    fx->foreign = false;
+    int calls = 0;
+    ig_mj_retention_opts o = {.now_ms = NOW_MS, .period = period, .ctx = &calls};
+    ig_mj_result res;
+    ig_errbuf eb = {{0}};
+    assert_int_equal(ig_mj_retention(fx->cat, fx->store, IG_TABLE_LOGS, &o, &res, &eb), 0);
+    assert_int_equal(res.commits, 1);
+    assert_int_equal(res.files_removed, 1);
+    assert_int_equal(res.files_added, 0);
+    icefx_strs files;
+    int64_t recs;
+    assert_int_equal(icefx_live(fx, &files, &recs, NULL), 0);
+    assert_int_equal(files.n, 1);
+    assert_int_equal(recs, 2);
+    icefx_strs_free(&files);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keep_partial_and_forever, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_foreign_straddler_kept, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -30,6 +30,8 @@ typedef struct icefx {
     char wh[128];
     catalog *cat;
     ig_store *store;
+    bool foreign; /* icefx_append writes files with only 4 columns (as another engine
+                     might): tenant_id, account_id, timestamp, body */
 } icefx;
 
 static inline int icefx_rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *f)
@@ -126,9 +128,31 @@ static inline int icefx_append(icefx *fx, const char *tenant, const char *accoun
     unsigned mo, d;
     ig_civil_from_days(day, &y, &mo, &d);
     pq_writer_opts po = {0};
-    int rc = pq_writer_new(&w, ig_table_schema(t), &po, pq_sink_buf(&file), &eb);
+    static const pq_field foreign_fields[] = {{1, "tenant_id", true, PQ_T_STRING, 0, NULL, 0},
+                                              {2, "account_id", false, PQ_T_STRING, 0, NULL, 0},
+                                              {4, "timestamp", true, PQ_T_TIMESTAMPTZ, 0, NULL, 0},
+                                              {11, "body", false, PQ_T_STRING, 0, NULL, 0}};
+    pq_schema *fs = NULL;
+    const pq_schema *ws = ig_table_schema(t);
+    int rc = 0;
+    if (fx->foreign) {
+        rc = pq_schema_build(foreign_fields, 4, &fs, &eb);
+        ws = fs;
+    }
     if (rc == 0)
+        rc = pq_writer_new(&w, ws, &po, pq_sink_buf(&file), &eb);
+    if (rc == 0 && !fx->foreign)
         rc = ig_rows_write(w, &rs, 0, n, &eb);
+    for (size_t i = 0; rc == 0 && fx->foreign && i < n; i++) {
+        rc = pq_put_bytes(w, 0, 0, tenant, strlen(tenant));
+        if (rc == 0)
+            rc =
+                account ? pq_put_bytes(w, 1, 0, account, strlen(account)) : pq_put_null(w, 1, 0, 0);
+        if (rc == 0)
+            rc = pq_put_i64(w, 2, 0, rows[i].ts_us);
+        if (rc == 0)
+            rc = pq_put_bytes(w, 3, 0, rows[i].body, strlen(rows[i].body));
+    }
     if (rc == 0)
         rc = pq_writer_close(w, &res, &eb);
     pq_writer_free(w);
@@ -145,7 +169,7 @@ static inline int icefx_append(icefx *fx, const char *tenant, const char *accoun
     ig_mf_metric *metrics = NULL;
     size_t nm = 0;
     if (rc == 0)
-        rc = ig_mf_metrics_from_pq(&res, ig_table_schema(t), &a, &metrics, &nm);
+        rc = ig_mf_metrics_from_pq(&res, ws, &a, &metrics, &nm);
     ig_mf_pvalue pv[3] = {{.type = IG_MF_P_STRING, .s = ig_str_from(tenant)},
                           {.type = account ? IG_MF_P_STRING : IG_MF_P_NULL,
                            .s = account ? ig_str_from(account) : IG_STR_NULL},
@@ -251,6 +275,8 @@ static inline int icefx_append(icefx *fx, const char *tenant, const char *accoun
     }
     if (rc)
         fprintf(stderr, "icefx_append: %d %s\n", rc, eb.msg);
+    if (fs)
+        pq_schema_free(fs);
     ig_arena_free(&a);
     pq_write_result_free(&res);
     ig_buf_free(&file);
