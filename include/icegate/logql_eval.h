@@ -87,6 +87,7 @@ typedef struct lq_table_source {
     catalog *cat;
     ig_store *store;
     ig_str tenant, account; /* account ptr NULL: every account (account_id then a label) */
+    int64_t deadline_ns;    /* CLOCK_MONOTONIC; 0 = none. Past it scan() returns IG_ETIMEDOUT */
     lq_scan_stats stats;
 } lq_table_source;
 

@@ -399,14 +399,105 @@ static bool read_params(ig_http_req *req, ig_http_resp *resp, bool instant, int6
 
 /* ---- tenancy and the source ------------------------------------------------------------ */
 
+/* A multi-tenant source (X-Scope-OrgID: a|b with auth.multi_tenant_queries): each
+ * tenant's table source, matchers on __tenant_id__ choosing tenants (and removed before
+ * the per-tenant scan), results labelled __tenant_id__ (an existing one renamed
+ * original___tenant_id__), as Loki's multi-tenant querier does. */
+typedef struct mt_source {
+    lq_source src;
+    lq_table_source *ts;
+    int n;
+} mt_source;
+
+typedef struct mt_cb {
+    lq_entry_fn fn;
+    void *ctx;
+    ig_str tenant;
+    lq_label *buf;
+} mt_cb;
+
+static const ig_str TENANT_LABEL = {"__tenant_id__", 13};
+
+static int mt_entry(void *ctx, const lq_entry *e)
+{
+    mt_cb *c = ctx;
+    lq_entry x = *e;
+    size_t n = 0;
+    for (size_t i = 0; i < e->stream.n && n < LQ_MAX_LABELS; i++) {
+        c->buf[n] = e->stream.v[i];
+        if (ig_str_eq(c->buf[n].name, TENANT_LABEL))
+            c->buf[n].name = IG_STR("original___tenant_id__");
+        n++;
+    }
+    c->buf[n++] = (lq_label){TENANT_LABEL, c->tenant};
+    x.stream = (lq_labels){c->buf, n};
+    lq__labels_sort(&x.stream);
+    return c->fn(c->ctx, &x);
+}
+
+static int mt_scan(lq_source *src, const logql_log *log, int64_t start_ns, int64_t end_ns,
+                   lq_entry_fn fn, void *fnctx, ig_errbuf *eb)
+{
+    mt_source *m = src->ctx;
+    ig_arena a;
+    ig_arena_init(&a, 16u << 20);
+    logql_log sub = *log;
+    logql_matcher *rest = ig_arena_alloc(&a, (log->n_matchers + 1) * sizeof *rest);
+    logql_matcher *tm = ig_arena_alloc(&a, (log->n_matchers + 1) * sizeof *tm);
+    mt_cb c = {.fn = fn, .ctx = fnctx, .buf = ig_arena_alloc(&a, (LQ_MAX_LABELS + 1) * sizeof(lq_label))};
+    if (!rest || !tm || !c.buf) {
+        ig_arena_free(&a);
+        return ig_err(eb, IG_ENOMEM, "out of memory");
+    }
+    size_t nr = 0, nt = 0;
+    for (size_t i = 0; i < log->n_matchers; i++) {
+        if (ig_str_eq(log->matchers[i].name, TENANT_LABEL))
+            tm[nt++] = log->matchers[i];
+        else
+            rest[nr++] = log->matchers[i];
+    }
+    sub.matchers = rest;
+    sub.n_matchers = nr;
+    lq_matchers *ms = NULL;
+    int rc = lq__matchers_new(tm, nt, &a, &ms, eb);
+    for (int i = 0; i < m->n && rc == 0; i++) {
+        lq_label tl = {TENANT_LABEL, m->ts[i].tenant};
+        lq_labels one = {&tl, 1};
+        if (!lq__matchers_match(ms, &one))
+            continue;
+        c.tenant = m->ts[i].tenant;
+        rc = m->ts[i].src.scan(&m->ts[i].src, &sub, start_ns, end_ns, mt_entry, &c, eb);
+    }
+    ig_arena_free(&a);
+    return rc;
+}
+
 typedef struct qctx {
     lq_loki_api *api;
     ig_tenancy t;
     catalog *cat;
-    lq_table_source src;
+    lq_table_source ts[IG_TENANTS_MAX];
+    mt_source mt;
+    lq_source *source;
+    ig_tenant_limits lim;
+    bool has_lim;
+    int64_t deadline;
 } qctx;
 
-/* Resolves the tenant and opens the catalog; answers the error itself and returns false. */
+static void qstats(const qctx *q, lq_scan_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    for (int i = 0; i < q->t.ntenants; i++) {
+        out->files += q->ts[i].stats.files;
+        out->row_groups += q->ts[i].stats.row_groups;
+        out->rows += q->ts[i].stats.rows;
+        out->bytes += q->ts[i].stats.bytes;
+        out->entries += q->ts[i].stats.entries;
+    }
+}
+
+/* Resolves the tenant(s), loads their limits and opens the catalog; answers the error
+ * itself and returns false. */
 static bool open_query(lq_loki_api *api, ig_http_req *req, ig_http_resp *resp, qctx *q)
 {
     char msg[512];
@@ -421,10 +512,15 @@ static bool open_query(lq_loki_api *api, ig_http_req *req, ig_http_resp *resp, q
         text(resp, st, msg);
         return false;
     }
-    if (q->t.ntenants != 1) {
-        /* multi-tenant queries are not built yet */
-        text(resp, 501, "multi-tenant queries (X-Scope-OrgID with '|') are not implemented yet");
-        return false;
+    ig_limits *l = ig_limits_process();
+    if (l) {
+        if (q->t.ntenants == 1)
+            ig_limits_get(l, q->t.tenants[0], &q->lim);
+        else
+            ig_limits_get_combined(l, q->t.tenants, q->t.ntenants, &q->lim);
+        q->has_lim = true;
+        if (q->lim.query_timeout_ns > 0)
+            q->deadline = ig_mono_ns() + q->lim.query_timeout_ns;
     }
     ig_errbuf eb = {{0}};
     if (catalog_open(api->cfg, &q->cat, &eb) != 0) {
@@ -432,7 +528,16 @@ static bool open_query(lq_loki_api *api, ig_http_req *req, ig_http_resp *resp, q
         text(resp, 503, msg);
         return false;
     }
-    lq_table_source_init(&q->src, q->cat, api->store, q->t.tenants[0], q->t.account_id);
+    for (int i = 0; i < q->t.ntenants; i++) {
+        lq_table_source_init(&q->ts[i], q->cat, api->store, q->t.tenants[i], q->t.account_id);
+        q->ts[i].deadline_ns = q->deadline;
+    }
+    if (q->t.ntenants == 1) {
+        q->source = &q->ts[0].src;
+    } else {
+        q->mt = (mt_source){.src = {.scan = mt_scan, .ctx = &q->mt}, .ts = q->ts, .n = q->t.ntenants};
+        q->source = &q->mt.src;
+    }
     return true;
 }
 
@@ -443,14 +548,55 @@ static void close_query(qctx *q)
     q->cat = NULL;
 }
 
-static int64_t max_entries_for(ig_str tenant)
+static int64_t max_entries_of(const qctx *q)
 {
-    ig_limits *l = ig_limits_process();
-    if (!l)
+    if (!q->has_lim)
         return DEFAULT_MAX_ENTRIES;
-    ig_tenant_limits tl;
-    ig_limits_get(l, tenant, &tl);
-    return tl.max_entries_limit_per_query > 0 ? tl.max_entries_limit_per_query : INT64_MAX;
+    return q->lim.max_entries_limit_per_query > 0 ? q->lim.max_entries_limit_per_query : INT64_MAX;
+}
+
+/* Prometheus model.Duration String() ("30d1h", "1w", "90s"), as Loki prints limits. */
+static void prom_dur(char *out, size_t n, int64_t ns)
+{
+    int64_t ms = ns / 1000000;
+    if (ms <= 0) {
+        snprintf(out, n, "0s");
+        return;
+    }
+    static const struct {
+        const char *unit;
+        int64_t mult;
+        bool exact;
+    } U[] = {{"y", 1000LL * 60 * 60 * 24 * 365, true}, {"w", 1000LL * 60 * 60 * 24 * 7, true},
+             {"d", 1000LL * 60 * 60 * 24, false}, {"h", 1000LL * 60 * 60, false},
+             {"m", 1000LL * 60, false}, {"s", 1000, false}, {"ms", 1, false}};
+    size_t k = 0;
+    out[0] = 0;
+    for (size_t i = 0; i < sizeof U / sizeof U[0] && k < n; i++) {
+        if (U[i].exact && ms % U[i].mult != 0)
+            continue;
+        int64_t v = ms / U[i].mult;
+        if (v > 0) {
+            int w = snprintf(out + k, n - k, "%lld%s", (long long)v, U[i].unit);
+            if (w < 0)
+                break;
+            k += (size_t)w;
+            ms -= v * U[i].mult;
+        }
+    }
+}
+
+/* max_query_length: answers 400 with Loki's text and returns false when exceeded. */
+static bool check_length(const qctx *q, ig_http_resp *resp, const qparams *p)
+{
+    if (!q->has_lim || q->lim.max_query_length_ns <= 0 || p->end - p->start <= q->lim.max_query_length_ns)
+        return true;
+    char a[64], b[64], msg[200];
+    prom_dur(a, sizeof a, p->end - p->start);
+    prom_dur(b, sizeof b, q->lim.max_query_length_ns);
+    snprintf(msg, sizeof msg, "the query time range exceeds the limit (query length: %s, limit: %s)", a, b);
+    text(resp, 400, msg);
+    return false;
 }
 
 /* Maps an engine error to Loki's status. */
@@ -683,7 +829,7 @@ static int run_log_query(qctx *q, ig_http_req *req, ig_http_resp *resp, const lo
         return text(resp, 503, "out of memory");
     ig_arena_init(&c.scratch, 64u << 20);
     ig_buf_init(&c.keybuf, 1u << 20);
-    rc = q->src.src.scan(&q->src.src, &e->u.log, p->start, p->end, collect, &c, &eb);
+    rc = q->source->scan(q->source, &e->u.log, p->start, p->end, collect, &c, &eb);
     if (rc == 0 && c.err)
         rc = c.err, ig_err(&eb, rc, "%s", rc == IG_ETOOBIG ? "the kept log entries exceed the query memory cap" : "out of memory");
     ig_buf b;
@@ -716,7 +862,9 @@ static int run_log_query(qctx *q, ig_http_req *req, ig_http_resp *resp, const lo
         if (rc == 0 && c.n)
             rc = ig_buf_append_cstr(&b, "]}");
         rc = rc ? rc : ig_buf_append_cstr(&b, "],\"stats\":");
-        rc = rc ? rc : stats_json(&b, &q->src.stats, c.n, c.post, (double)(ig_mono_ns() - t0) / 1e9);
+        lq_scan_stats st;
+        qstats(q, &st);
+        rc = rc ? rc : stats_json(&b, &st, c.n, c.post, (double)(ig_mono_ns() - t0) / 1e9);
         rc = rc ? rc : ig_buf_append_cstr(&b, "}}");
         if (rc)
             ig_err(&eb, rc, "out of memory writing the response");
@@ -733,16 +881,6 @@ static int run_log_query(qctx *q, ig_http_req *req, ig_http_resp *resp, const lo
     return json_ok(resp, &b);
 }
 
-static size_t max_series_for(ig_str tenant)
-{
-    ig_limits *l = ig_limits_process();
-    if (!l)
-        return 0;
-    ig_tenant_limits tl;
-    ig_limits_get(l, tenant, &tl);
-    return tl.max_query_series > 0 ? (size_t)tl.max_query_series : 0;
-}
-
 /* Metric queries: lq_eval_metric (src/query/metric.c), the data object from
  * lq_result_json with Loki's stats added. */
 static int run_metric_query(qctx *q, ig_http_resp *resp, const logql_expr *e, const qparams *p,
@@ -754,9 +892,10 @@ static int run_metric_query(qctx *q, ig_http_resp *resp, const logql_expr *e, co
                       .end_ns = p->end,
                       .step_ns = instant ? 0 : p->step,
                       .instant = instant,
-                      .max_series = max_series_for(q->t.tenants[0])};
+                      .max_series = q->has_lim && q->lim.max_query_series > 0 ? (size_t)q->lim.max_query_series : 0,
+                      .deadline_ns = q->deadline};
     lq_result r;
-    int rc = lq_eval_metric(e, &q->src.src, &o, a, &r, &eb);
+    int rc = lq_eval_metric(e, q->source, &o, a, &r, &eb);
     if (rc)
         return answer_error(resp, rc, &eb);
     ig_buf b;
@@ -766,8 +905,10 @@ static int run_metric_query(qctx *q, ig_http_resp *resp, const logql_expr *e, co
     rc = rc ? rc : lq_result_json(&r, &b);
     if (rc == 0 && b.len > at && b.data[b.len - 1] == '}') {
         b.len--; /* reopen the data object for stats */
+        lq_scan_stats st;
+        qstats(q, &st);
         rc = ig_buf_append_cstr(&b, ",\"stats\":");
-        rc = rc ? rc : stats_json(&b, &q->src.stats, 0, q->src.stats.entries,
+        rc = rc ? rc : stats_json(&b, &st, 0, st.entries,
                                   (double)(ig_mono_ns() - t0) / 1e9);
         rc = rc ? rc : ig_buf_append_cstr(&b, "}}");
     }
@@ -787,7 +928,7 @@ static int h_query(ig_http_req *req, ig_http_resp *resp, void *ud, bool instant)
         return 0;
     qparams p;
     int rc = 0;
-    if (!read_params(req, resp, instant, max_entries_for(q.t.tenants[0]), &p, true)) {
+    if (!read_params(req, resp, instant, max_entries_of(&q), &p, true) || !check_length(&q, resp, &p)) {
         close_query(&q);
         return 0;
     }
@@ -933,7 +1074,7 @@ static int h_meta(ig_http_req *req, ig_http_resp *resp, lq_loki_api *api, int mo
         logql_log log;
         rc = selector_of(sels[i], &a, &log, &eb);
         if (rc == 0)
-            rc = q.src.src.scan(&q.src.src, &log, p.start, p.end, meta_cb, &m, &eb);
+            rc = q.source->scan(q.source, &log, p.start, p.end, meta_cb, &m, &eb);
         if (rc && m.err)
             rc = ig_err(&eb, m.err == IG_ETOOBIG ? IG_ETOOBIG : m.err,
                         "too many distinct results (more than %d)", MAX_NAMES);

@@ -24,6 +24,7 @@
 #include "icegate/labels.h"
 #include "icegate/logql_eval.h"
 #include "icegate/plan.h"
+#include "icegate/time.h"
 #include "query_int.h"
 
 #define SCAN_ARENA_CAP (64u << 20)
@@ -560,8 +561,12 @@ static int scan_rg(scan *s, pq_file *f, size_t rg)
     for (int m = 0; m < M_N && rc == 0; m++)
         rc = mcol_read(f, rg, &s->m[m], &sel, s->eb);
     s->ts->stats.row_groups++;
-    for (size_t j = 0; j < (size_t)cnt && rc == 0; j++)
-        rc = emit_row(s, j, tsv[j]);
+    for (size_t j = 0; j < (size_t)cnt && rc == 0; j++) {
+        if ((j & 1023) == 1023 && s->ts->deadline_ns && ig_mono_ns() > s->ts->deadline_ns)
+            rc = ig_err(s->eb, IG_ETIMEDOUT, "query timed out");
+        else
+            rc = emit_row(s, j, tsv[j]);
+    }
     ig_free(tsv);
     pq_rowsel_free(&sel);
     return rc;
@@ -649,9 +654,12 @@ static int table_scan(lq_source *src, const logql_log *log, int64_t start_ns, in
             pq_close(f);
             continue;
         }
-        for (size_t g = 0; g < pf->nrgs && rc == 0; g++)
-            if (pf->rgs[g] < f->nrgs)
+        for (size_t g = 0; g < pf->nrgs && rc == 0; g++) {
+            if (ts->deadline_ns && ig_mono_ns() > ts->deadline_ns)
+                rc = ig_err(eb, IG_ETIMEDOUT, "query timed out");
+            else if (pf->rgs[g] < f->nrgs)
                 rc = scan_rg(&s, f, pf->rgs[g]);
+        }
         pq_close(f);
     }
     ig_plan_free(&plan);

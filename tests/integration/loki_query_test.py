@@ -96,6 +96,9 @@ ERROR_CASES = [
      "max entries limit per query exceeded, limit > max_entries_limit_per_query (5001 > 5000)"),
     ("end before start", "/loki/api/v1/query_range", {"query": '{app="web"}', "start": ns(5), "end": ns(1)}, 400,
      "end timestamp must not be before or equal to start time"),
+    ("query longer than max_query_length", "/loki/api/v1/query_range",
+     {"query": '{app="web"}', "start": ns(0), "end": str(T + 745 * 3600 * S)}, 400,
+     "the query time range exceeds the limit (query length: 31d1h, limit: 30d1h)"),
     ("log query on /query", "/loki/api/v1/query", {"query": '{app="web"}', "time": ns(10)}, 400,
      "log queries are not supported as an instant query type, please change your query to a range query type"),
     ("empty-compatible selector", "/loki/api/v1/query_range", {"query": '{app=~".*"}'}, 400, None),
@@ -119,7 +122,44 @@ def range_params(p):
     return q
 
 
+def multi_tenant():
+    """auth.multi_tenant_queries on: a|b merges both tenants with __tenant_id__."""
+    srv = Server(extra_env={"ICEGATE_MULTI_TENANT_QUERIES": "true"})
+    try:
+        srv.wait_ready()
+        for t, line in (("mt-a", "from a"), ("mt-b", "from b")):
+            st, _, _ = http("POST", srv.url("loki", "/loki/api/v1/push"),
+                            json.dumps({"streams": [{"stream": {"app": "x"}, "values": [[ns(1), line]]}]}).encode(),
+                            {"Content-Type": "application/json", "X-Scope-OrgID": t})
+            assert st == 204
+
+        def both():
+            st, _, body = get(srv, "/loki/api/v1/query_range", range_params({"query": '{app="x"}'}), tenant="mt-b|mt-a")
+            assert st == 200, body
+            assert loads(body)["data"]["result"] == [
+                {"stream": {"__tenant_id__": "mt-a", "app": "x"}, "values": [[ns(1), "from a"]]},
+                {"stream": {"__tenant_id__": "mt-b", "app": "x"}, "values": [[ns(1), "from b"]]}], body
+            st, _, body = get(srv, "/loki/api/v1/query_range",
+                              range_params({"query": '{app="x", __tenant_id__="mt-b"}'}), tenant="mt-a|mt-b")
+            assert loads(body)["data"]["result"] == [
+                {"stream": {"__tenant_id__": "mt-b", "app": "x"}, "values": [[ns(1), "from b"]]}], body
+            st, _, body = get(srv, "/loki/api/v1/label/__tenant_id__/values", {"start": ns(0), "end": ns(10)},
+                              tenant="mt-a|mt-b")
+            assert loads(body) == {"status": "success", "data": ["mt-a", "mt-b"]}, body
+            st, _, body = get(srv, "/loki/api/v1/query",
+                              {"query": 'sum by (__tenant_id__) (count_over_time({app="x"}[10s]))', "time": ns(10)},
+                              tenant="mt-a|mt-b")
+            assert [r["metric"] for r in loads(body)["data"]["result"]] == [
+                {"__tenant_id__": "mt-a"}, {"__tenant_id__": "mt-b"}], body
+            st, _, body = get(srv, "/loki/api/v1/query_range", range_params({"query": '{app="x"}'}), tenant="mt-a|mt-a")
+            assert loads(body)["data"]["result"] == [{"stream": {"app": "x"}, "values": [[ns(1), "from a"]]}], body
+        check("multi-tenant queries: __tenant_id__ label and selection", both)
+    finally:
+        srv.stop()
+
+
 def main():
+    multi_tenant()
     srv = Server()
     try:
         srv.wait_ready()
@@ -224,6 +264,8 @@ def main():
                 assert st == 401 and body == b"no org id\n", (path, st, body)
             st, _, body = get(srv, "/loki/api/v1/labels", {}, tenant="bad tenant")
             assert st == 400 and b"unsupported character" in body, body
+            st, _, body = get(srv, "/loki/api/v1/labels", {}, tenant=A + "|" + B)
+            assert st == 400 and body == b"multiple org IDs present\n", (st, body)
         check("no X-Scope-OrgID: 401 no org id, as ingest answers", no_tenant)
 
         def otlp():
