@@ -278,6 +278,29 @@ static void test_shift_moves_rows_once(void **state)
     assert_int_equal(p.files_pruned, 1 + 1); /* the other day's t1 file, t2's file */
     ig_plan_free(&p);
 
+    /* account pruning by partition values: t2's rows are all in account "acc" */
+    ig_plan_req areq = {.table = IG_TABLE_LOGS, .tenant = S("t2"), .account = S("acc"),
+                        .start_us = T0 - DAY_US, .end_us = T0 + DAY_US};
+    assert_int_equal(ig_plan_scan(fx->cat, fx->st, &areq, &p, &eb), 0);
+    assert_int_equal(p.nfiles, 1);
+    ig_plan_free(&p);
+    areq.account = S("other");
+    assert_int_equal(ig_plan_scan(fx->cat, fx->st, &areq, &p, &eb), 0);
+    assert_int_equal(p.nfiles, 0);
+    ig_plan_free(&p);
+    /* predicate pruning by row-group statistics of the data files */
+    ig_plan_pred pr = {.column = "service_name", .op = PQ_OP_EQ, .s = S("zzz")};
+    ig_plan_req preq = {.table = IG_TABLE_LOGS, .tenant = S("t1"), .start_us = T0 - DAY_US,
+                        .end_us = T0 + 2 * DAY_US, .preds = &pr, .npreds = 1};
+    assert_int_equal(ig_plan_scan(fx->cat, fx->st, &preq, &p, &eb), 0);
+    assert_int_equal(p.nfiles, 0);
+    assert_true(p.rgs_pruned >= 2);
+    ig_plan_free(&p);
+    pr.s = S("api");
+    assert_int_equal(ig_plan_scan(fx->cat, fx->st, &preq, &p, &eb), 0);
+    assert_int_equal(p.nfiles, 2);
+    ig_plan_free(&p);
+
     /* a second shift adds nothing */
     shift(fx, &o, &r);
     assert_int_equal(r.commits, 0);
