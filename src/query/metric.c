@@ -380,12 +380,26 @@ typedef struct mq_scan {
     mq_map map;
     uint64_t entries;
     int64_t lo, hi; /* samples kept: lo < ts <= hi */
+    const logql_grouping *inject; /* grouping of an enclosing sum (see mq_eval_vec) */
     int err;
 } mq_scan;
 
 static const lq_labels *mq_bucket_key(void *ctx, size_t idx)
 {
     return &((mq_scan *)ctx)->b[idx].l;
+}
+
+static int mq_pipeline_error(mq_ctx *c, const lq_labels *l, ig_str err);
+
+/* True when ts falls in the window (t - offset - range, t - offset] of some step t. */
+static bool mq_in_some_window(const mq_ctx *c, const logql_expr *e, int64_t ts)
+{
+    int64_t u = ts + e->u.range.offset_ns; /* need a step t with u <= t < u + range */
+    int64_t t0 = c->start;
+    int64_t k = u <= t0 ? 0 : (u - t0 + c->step - 1) / c->step;
+    if (k >= (int64_t)c->nsteps)
+        return false;
+    return t0 + k * c->step < u + e->u.range.range_ns;
 }
 
 static int mq_scan_entry(void *ctx, const lq_entry *en)
@@ -424,8 +438,15 @@ static int mq_scan_entry(void *ctx, const lq_entry *en)
     } else if (e->u.range.op == LOGQL_RANGE_BYTES || e->u.range.op == LOGQL_RANGE_BYTES_RATE) {
         v = (double)out.line.len;
     }
-    const logql_grouping *g = &e->u.range.grouping;
+    const logql_grouping *g = sc->inject ? sc->inject : &e->u.range.grouping;
     lq_labels full = l;
+    if (sc->inject) {
+        /* The per-series buckets are skipped, so a series with __error__ must fail here
+         * when one of its samples falls in an evaluated window, as it would have. */
+        ig_str err = mq_lab_get(&l, IG_STR("__error__"));
+        if (err.ptr && err.len && mq_in_some_window(c, e, en->ts_ns))
+            return sc->err = mq_pipeline_error(c, &l, err);
+    }
     if (g->present &&
         mq_lab_filter(&sc->scratch, &full, g->labels, g->n_labels, !g->without, &l))
         return sc->err = mq_oom(c);
@@ -634,13 +655,15 @@ static int mq_absent_labels(mq_ctx *c, const logql_log *log, lq_labels *out)
     return 0;
 }
 
-static int mq_eval_range(mq_ctx *c, const logql_expr *e, mq_val *out)
+static int mq_eval_range(mq_ctx *c, const logql_expr *e, const logql_grouping *inject,
+                         mq_val *out)
 {
     int64_t range = e->u.range.range_ns, offset = e->u.range.offset_ns;
     mq_scan sc;
     memset(&sc, 0, sizeof(sc));
     sc.c = c;
     sc.e = e;
+    sc.inject = inject;
     sc.lo = mq_t(c, 0) - offset - range;
     sc.hi = mq_t(c, c->nsteps - 1) - offset;
     int rc = lq_pipeline_new(&e->u.range.log, c->a, &sc.p, c->eb);
@@ -755,6 +778,21 @@ static int mq_eval_vec(mq_ctx *c, const logql_expr *e, mq_val *out)
         return ig_err(c->eb, IG_EINVAL,
                       "approx_topk error: count min sketches are only supported on instant "
                       "queries");
+    /* sum by/without (count_over_time | rate | bytes_over_time | bytes_rate) without
+     * unwrap: the sum of the per-series values equals the value over the merged samples
+     * (integers, exact), so the range aggregation buckets by the sum's groups directly
+     * instead of by every distinct label set (parsed labels and structured metadata can
+     * make one series per line). */
+    const logql_expr *arg = e->u.vec.arg;
+    if (e->u.vec.op == LOGQL_VEC_SUM && arg->kind == LOGQL_EXPR_RANGE_AGG &&
+        !arg->u.range.log.unwrap && !arg->u.range.grouping.present &&
+        (arg->u.range.op == LOGQL_RANGE_COUNT || arg->u.range.op == LOGQL_RANGE_RATE ||
+         arg->u.range.op == LOGQL_RANGE_BYTES || arg->u.range.op == LOGQL_RANGE_BYTES_RATE)) {
+        static const logql_grouping all_in_one = {true, false, NULL, 0};
+        memset(out, 0, sizeof(*out));
+        return mq_eval_range(c, arg, e->u.vec.grouping.present ? &e->u.vec.grouping : &all_in_one,
+                             out);
+    }
     mq_val in;
     memset(&in, 0, sizeof(in));
     int rc = mq_eval(c, e->u.vec.arg, &in);
@@ -1421,7 +1459,7 @@ static int mq_eval(mq_ctx *c, const logql_expr *e, mq_val *out)
         return rc;
     switch (e->kind) {
     case LOGQL_EXPR_RANGE_AGG:
-        return mq_eval_range(c, e, out);
+        return mq_eval_range(c, e, NULL, out);
     case LOGQL_EXPR_VECTOR_AGG:
         return mq_eval_vec(c, e, out);
     case LOGQL_EXPR_BINARY:

@@ -73,6 +73,12 @@ bool lq_pipeline_run(lq_pipeline *p, const lq_entry *in, ig_arena *scratch, lq_o
             v[j - 1] = t;
         }
     out->labels = (lq_labels){v, m};
+    if (!p->log->unwrap && ig_str_eq(in->line, IG_STR("x"))) { /* a parse error stand-in */
+        lq_label *w = ig_arena_alloc(scratch, (m + 1) * sizeof(lq_label));
+        w[0] = (lq_label){IG_STR("__error__"), IG_STR("JSONParserErr")};
+        memcpy(w + 1, v, m * sizeof(lq_label));
+        out->labels = (lq_labels){w, m + 1};
+    }
     out->line = in->line;
     out->has_value = false;
     if (p->log->unwrap) {
@@ -328,6 +334,32 @@ static void test_vector_aggs(void **st)
     (void)st;
 }
 
+/* sum by (...) (count_over_time(...)) buckets by the sum's groups directly: same values
+ * as aggregating the per-series results, and the same __error__ failures. */
+static void test_sum_pushdown(void **st)
+{
+    expect_json("sum by (pod) (count_over_time({app=\"b\"}[1m]))", I(60),
+                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"pod\":\"1\"},\"value\":[60,\"2\"]},"
+                "{\"metric\":{\"pod\":\"2\"},\"value\":[60,\"2\"]}]}");
+    expect_json("sum without (v) (bytes_rate({app=\"b\"}[10s]))", 30 * S, 50 * S, 10 * S,
+                "{\"resultType\":\"matrix\",\"result\":[{\"metric\":{\"app\":\"b\",\"pod\":\"1\"},\"values\":[[30,\"0.1\"]]},"
+                "{\"metric\":{\"app\":\"b\",\"pod\":\"2\"},\"values\":[[40,\"0.1\"],[50,\"0.1\"]]}]}");
+    expect_json("sum(rate({app=\"a\"}[1m]))", I(60),
+                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{},\"value\":[60,\"0.2\"]}]}");
+    /* app=d's only line (t=30s) carries __error__: fails where a window holds it */
+    expect_fail("sum by (app) (count_over_time({app=\"d\"}[1m]))", I(60), IG_EINVAL,
+                "pipeline error: 'JSONParserErr' for series: '{__error__=\"JSONParserErr\", app=\"d\", v=\"oops\"}'");
+    expect_fail("count_over_time({app=\"d\"}[1m])", I(60), IG_EINVAL, "pipeline error: 'JSONParserErr'");
+    expect_json("sum by (app) (count_over_time({app=\"d\"}[1m]))", I(120),
+                "{\"resultType\":\"vector\",\"result\":[]}");
+    /* steps 0, 50, 100 with [10s]: windows (-10,0], (40,50], (90,100] miss t=30 */
+    expect_json("sum by (app) (count_over_time({app=\"d\"}[10s]))", 0, 100 * S, 50 * S,
+                "{\"resultType\":\"matrix\",\"result\":[]}");
+    expect_fail("sum by (app) (count_over_time({app=\"d\"}[10s]))", 0, 100 * S, 35 * S, IG_EINVAL,
+                "JSONParserErr"); /* step 35: window (25,35] */
+    (void)st;
+}
+
 static void test_binary(void **st)
 {
     expect_json("vector(1)+vector(1)", I(4000000000LL),
@@ -430,7 +462,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_count_windows), cmocka_unit_test(test_rate_bytes_offset),
         cmocka_unit_test(test_unwrap),        cmocka_unit_test(test_absent),
-        cmocka_unit_test(test_vector_aggs),   cmocka_unit_test(test_binary),
+        cmocka_unit_test(test_vector_aggs),   cmocka_unit_test(test_sum_pushdown),
+        cmocka_unit_test(test_binary),
         cmocka_unit_test(test_label_replace), cmocka_unit_test(test_limits),
         cmocka_unit_test(test_json_numbers),
     };
