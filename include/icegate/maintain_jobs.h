@@ -62,14 +62,15 @@ typedef struct ig_mj_expire_opts {
 } ig_mj_expire_opts;
 
 /* Expires the snapshots of icegate.<table> that are neither among the newest keep_last
- * (by timestamp) nor younger than keep_young_ms, nor the current one, nor the head of a
- * ref: one metadata commit removes them from snapshots, snapshot-log and refs
- * (ice_metadata_write_expire). After the commit, deletes the manifest lists and
- * manifests of the expired snapshots and the data files their manifests name that no
- * retained snapshot holds live (manifests and data files still reachable from a
- * retained snapshot are kept). Metadata JSON files are not deleted (they stay in
- * metadata-log; remove-orphans leaves them too). A table with a `gc.enabled=false`
- * property is refused (IG_EPERM), as Java does. */
+ * (by timestamp) nor young - committed or superseded (by the next newer snapshot) less
+ * than keep_young_ms ago, so a query that planned it while it was current can still read
+ * its files - nor the current one, nor the head of a ref: one metadata commit removes them from
+ * snapshots, snapshot-log and refs (ice_metadata_write_expire). After the commit, deletes the
+ * manifest lists and manifests of the expired snapshots and the data files their manifests name
+ * that no retained snapshot holds live (manifests and data files still reachable from a retained
+ * snapshot are kept). Metadata JSON files are not deleted (they stay in metadata-log;
+ * remove-orphans leaves them too). A table with a `gc.enabled=false` property is refused
+ * (IG_EPERM), as Java does. */
 int ig_mj_expire_snapshots(catalog *cat, ig_store *store, ig_table_id table,
                            const ig_mj_expire_opts *opts, ig_mj_result *res, ig_errbuf *eb);
 

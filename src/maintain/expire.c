@@ -29,7 +29,7 @@ static int choose(const ice_metadata *m, const ig_mj_expire_opts *o, int64_t now
     *nout = 0;
     if (!m->nsnapshots)
         return 0;
-    uint32_t keep_last = o && o->keep_last ? o->keep_last : 100;
+    uint32_t keep_last = o && o->keep_last ? o->keep_last : 100; /* >= 1: k - 1 below is valid */
     int64_t young = o && o->keep_young_ms ? o->keep_young_ms : 30 * 60 * 1000;
     if (young < 0)
         young = 0;
@@ -51,7 +51,9 @@ static int choose(const ice_metadata *m, const ig_mj_expire_opts *o, int64_t now
     size_t n = 0;
     for (size_t k = keep_last; k < m->nsnapshots; k++) {
         const ice_snapshot *s = &m->snapshots[order[k].i];
-        if (s->snapshot_id == m->current_snapshot_id || now_ms - s->timestamp_ms < young)
+        /* young: committed, or superseded (the next newer snapshot's time), less than
+         * `young` ago - a query that planned it while it was current may still read it */
+        if (s->snapshot_id == m->current_snapshot_id || now_ms - order[k - 1].ts < young)
             continue;
         /* a ref head: its id appears as "snapshot-id":<id> in refs */
         char pat[48];

@@ -105,11 +105,19 @@ static void test_young_and_current_kept(void **state)
     ig_mj_expire_opts o = {.now_ms = T0 + 60 * 1000, .keep_last = 1};
     assert_int_equal(ig_mj_expire_snapshots(fx->cat, fx->store, IG_TABLE_LOGS, &o, &res, &eb), 0);
     assert_int_equal(res.snapshots_expired, 0);
-    /* young = 2 s: the snapshot at T0+2000 (1.5 s old) stays, T0 and T0+1000 go */
+    /* young = 2 s at T0+3500: T0 was superseded at T0+1000 (2.5 s ago) and goes; T0+1000
+     * was superseded at T0+2000, only 1.5 s ago, so a query may still read it: kept */
     o = (ig_mj_expire_opts){.now_ms = T0 + 3500, .keep_last = 1, .keep_young_ms = 2000};
     assert_int_equal(ig_mj_expire_snapshots(fx->cat, fx->store, IG_TABLE_LOGS, &o, &res, &eb), 0);
-    assert_int_equal(res.snapshots_expired, 2);
+    assert_int_equal(res.snapshots_expired, 1);
     catalog_table t;
+    load(fx, &t);
+    assert_int_equal(t.meta.nsnapshots, 2);
+    assert_null(ice_metadata_snapshot(&t.meta, ids[0]));
+    catalog_table_free(&t);
+    o.now_ms = T0 + 4000; /* now T0+1000 has been superseded for 2 s */
+    assert_int_equal(ig_mj_expire_snapshots(fx->cat, fx->store, IG_TABLE_LOGS, &o, &res, &eb), 0);
+    assert_int_equal(res.snapshots_expired, 1);
     load(fx, &t);
     assert_int_equal(t.meta.nsnapshots, 1);
     assert_int_equal(t.meta.current_snapshot_id, ids[2]);
