@@ -1181,6 +1181,408 @@ static int h_buildinfo(ig_http_req *req, ig_http_resp *resp, void *ud)
     return json_ok(resp, &b);
 }
 
+/* ---- index/stats, index/volume, detected_labels ------------------------------------------- */
+
+/* Per distinct stream: entries, line bytes and a copy of the labels. */
+typedef struct sagg {
+    uint64_t entries, bytes;
+    lq_label *l;
+    size_t n;
+} sagg;
+
+typedef struct acoll {
+    ig_map streams; /* printed labels -> sagg (ig_malloc'd, labels in the same block) */
+    ig_buf tmp;
+    int err;
+} acoll;
+
+static int agg_cb(void *ctx, const lq_entry *e)
+{
+    acoll *c = ctx;
+    ig_buf_reset(&c->tmp);
+    int rc = lq_labels_print(&e->stream, &c->tmp);
+    ig_map_entry *me = NULL;
+    bool created = false;
+    if (rc == 0)
+        rc = ig_map_upsert(&c->streams, ig_buf_str(&c->tmp), &me, &created);
+    if (rc == 0 && created) {
+        size_t need = sizeof(sagg) + e->stream.n * sizeof(lq_label) + 16;
+        for (size_t i = 0; i < e->stream.n; i++)
+            need += e->stream.v[i].name.len + e->stream.v[i].value.len;
+        sagg *g = ig_malloc(need);
+        if (!g) {
+            rc = IG_ENOMEM;
+        } else {
+            memset(g, 0, sizeof *g);
+            char *p = (char *)(g + 1);
+            p += (size_t)(-(uintptr_t)p & 7);
+            g->l = (lq_label *)p;
+            p += e->stream.n * sizeof(lq_label);
+            for (size_t i = 0; i < e->stream.n; i++) {
+                lq_label s = e->stream.v[i];
+                memcpy(p, s.name.ptr, s.name.len);
+                g->l[i].name = (ig_str){p, s.name.len};
+                p += s.name.len;
+                if (s.value.len)
+                    memcpy(p, s.value.ptr, s.value.len);
+                g->l[i].value = (ig_str){p, s.value.len};
+                p += s.value.len;
+            }
+            g->n = e->stream.n;
+            me->value = g;
+        }
+    }
+    if (rc == 0) {
+        sagg *g = me->value;
+        g->entries++;
+        g->bytes += e->line.len;
+    }
+    if (rc)
+        c->err = rc;
+    return rc;
+}
+
+static void acoll_free(acoll *c)
+{
+    size_t it = 0;
+    ig_map_entry *me;
+    while ((me = ig_map_next(&c->streams, &it)))
+        ig_free(me->value);
+    ig_map_free(&c->streams);
+    ig_buf_free(&c->tmp);
+}
+
+/* Runs the aggregation scan of the `query` selector over [start, end). Answers errors
+ * itself and returns false. */
+static bool agg_scan(qctx *q, ig_http_req *req, ig_http_resp *resp, const qparams *p, ig_arena *a,
+                     acoll *c, logql_log *log)
+{
+    ig_errbuf eb = {{0}};
+    ig_str qs = IG_STR("");
+    ig_http_param(req, "query", &qs);
+    int rc = selector_of(qs, a, log, &eb);
+    if (rc == 0)
+        rc = q->source->scan(q->source, log, p->start, p->end, agg_cb, c, &eb);
+    if (rc && c->err)
+        rc = ig_err(&eb, c->err, c->err == IG_ETOOBIG ? "too many distinct streams (more than %d)"
+                                                      : "out of memory (%d)", MAX_NAMES);
+    if (rc) {
+        answer_error(resp, rc, &eb);
+        return false;
+    }
+    return true;
+}
+
+static int h_index_stats(ig_http_req *req, ig_http_resp *resp, void *ud)
+{
+    qctx q;
+    if (!open_query(ud, req, resp, &q))
+        return 0;
+    qparams p;
+    if (!read_params(req, resp, false, INT64_MAX, &p, false) || !check_length(&q, resp, &p)) {
+        close_query(&q);
+        return 0;
+    }
+    ig_arena a;
+    ig_arena_init(&a, QUERY_ARENA_CAP);
+    acoll c = {0};
+    ig_map_init(&c.streams, MAX_NAMES);
+    ig_buf_init(&c.tmp, 1u << 20);
+    logql_log log;
+    if (agg_scan(&q, req, resp, &p, &a, &c, &log)) {
+        uint64_t entries = 0, bytes = 0;
+        size_t it = 0;
+        ig_map_entry *me;
+        while ((me = ig_map_next(&c.streams, &it))) {
+            const sagg *g = me->value;
+            entries += g->entries;
+            bytes += g->bytes;
+        }
+        lq_scan_stats st;
+        qstats(&q, &st);
+        ig_buf b;
+        ig_buf_init(&b, 0);
+        /* "chunks" counts the row groups (WAL and Iceberg) that were read */
+        ig_buf_printf(&b, "{\"streams\":%zu,\"chunks\":%llu,\"bytes\":%llu,\"entries\":%llu}",
+                      c.streams.count, (unsigned long long)st.row_groups, (unsigned long long)bytes,
+                      (unsigned long long)entries);
+        json_ok(resp, &b);
+    }
+    acoll_free(&c);
+    ig_arena_free(&a);
+    close_query(&q);
+    return 0;
+}
+
+typedef struct vol {
+    ig_str key;  /* printed metric */
+    ig_str json; /* {"k":"v"} */
+    uint64_t bytes;
+} vol;
+
+static int vol_cmp(const void *a, const void *b)
+{
+    const vol *x = a, *y = b;
+    if (x->bytes != y->bytes)
+        return x->bytes > y->bytes ? -1 : 1;
+    return ig_str_cmp(x->key, y->key);
+}
+
+/* Seconds as Loki prints a millisecond timestamp (strconv 'f', -1 of ms/1000). */
+static int put_secs(ig_buf *b, int64_t ns)
+{
+    int64_t ms = ns / 1000000;
+    if (ms % 1000 == 0)
+        return ig_buf_printf(b, "%lld", (long long)(ms / 1000));
+    char f[8];
+    snprintf(f, sizeof f, "%03lld", (long long)(llabs(ms % 1000)));
+    size_t l = strlen(f);
+    while (l && f[l - 1] == '0')
+        f[--l] = 0;
+    return ig_buf_printf(b, "%s%lld.%s", ms < 0 && ms / 1000 == 0 ? "-" : "", (long long)(ms / 1000), f);
+}
+
+static int h_volume(ig_http_req *req, ig_http_resp *resp, void *ud)
+{
+    qctx q;
+    if (!open_query(ud, req, resp, &q))
+        return 0;
+    qparams p;
+    if (!read_params(req, resp, false, INT64_MAX, &p, false) || !check_length(&q, resp, &p)) {
+        close_query(&q);
+        return 0;
+    }
+    int64_t limit = 100;
+    ig_str v;
+    if (ig_http_param(req, "limit", &v) && v.len)
+        ig_str_to_i64(v, &limit);
+    bool by_labels = ig_http_param(req, "aggregateBy", &v) && ig_str_eq_cstr(v, "labels");
+    ig_arena a;
+    ig_arena_init(&a, QUERY_ARENA_CAP);
+    acoll c = {0};
+    ig_map_init(&c.streams, MAX_NAMES);
+    ig_buf_init(&c.tmp, 1u << 20);
+    logql_log log;
+    ig_map groups;
+    ig_map_init(&groups, MAX_NAMES);
+    if (agg_scan(&q, req, resp, &p, &a, &c, &log)) {
+        /* target labels: targetLabels, else the selector's label names */
+        ig_str targets[64];
+        size_t nt = 0;
+        if (ig_http_param(req, "targetLabels", &v) && v.len) {
+            while (v.len && nt < 64) {
+                long k = ig_str_index(v, ',');
+                ig_str t = ig_str_trim((ig_str){v.ptr, k < 0 ? v.len : (size_t)k});
+                if (t.len)
+                    targets[nt++] = t;
+                if (k < 0)
+                    break;
+                v.ptr += k + 1;
+                v.len -= (size_t)k + 1;
+            }
+        } else {
+            for (size_t i = 0; i < log.n_matchers && nt < 64; i++) {
+                bool dup = false;
+                for (size_t j = 0; j < nt; j++)
+                    dup |= ig_str_eq(targets[j], log.matchers[i].name);
+                if (!dup)
+                    targets[nt++] = log.matchers[i].name;
+            }
+        }
+        int rc = 0;
+        size_t it = 0;
+        ig_map_entry *me;
+        ig_buf key;
+        ig_buf_init(&key, 1u << 20);
+        while (rc == 0 && (me = ig_map_next(&c.streams, &it))) {
+            const sagg *g = me->value;
+            lq_labels sl = {g->l, g->n};
+            for (size_t t = 0; t < nt && rc == 0; t++) {
+                /* aggregateBy=labels: one group per target label name present */
+                if (!by_labels && t > 0)
+                    break;
+                ig_buf_reset(&key);
+                rc = ig_buf_putc(&key, '{');
+                bool first = true;
+                for (size_t u = by_labels ? t : 0; u < (by_labels ? t + 1 : nt) && rc == 0; u++) {
+                    ig_str lv = lq_labels_get(&sl, targets[u]);
+                    if (!lv.ptr)
+                        continue;
+                    if (!first)
+                        rc = ig_buf_putc(&key, ',');
+                    first = false;
+                    rc = rc ? rc : jstr(&key, targets[u]);
+                    rc = rc ? rc : ig_buf_putc(&key, ':');
+                    rc = rc ? rc : jstr(&key, by_labels ? IG_STR("") : lv);
+                }
+                rc = rc ? rc : ig_buf_putc(&key, '}');
+                if (rc || first)
+                    continue; /* the stream has none of the target labels */
+                ig_map_entry *ge;
+                bool created;
+                rc = ig_map_upsert(&groups, ig_buf_str(&key), &ge, &created);
+                if (rc == 0)
+                    ge->value = (void *)(uintptr_t)((uintptr_t)ge->value + g->bytes);
+            }
+        }
+        ig_buf_free(&key);
+        vol *vs = rc ? NULL : ig_malloc((groups.count + 1) * sizeof *vs);
+        if (!vs) {
+            ig_errbuf eb = {{0}};
+            ig_err(&eb, rc ? rc : IG_ENOMEM, "too many volume groups");
+            answer_error(resp, rc ? rc : IG_ENOMEM, &eb);
+        } else {
+            size_t n = 0;
+            it = 0;
+            while ((me = ig_map_next(&groups, &it)))
+                vs[n++] = (vol){{me->key, me->key_len}, {me->key, me->key_len}, (uint64_t)(uintptr_t)me->value};
+            qsort(vs, n, sizeof *vs, vol_cmp);
+            if (limit > 0 && n > (size_t)limit)
+                n = (size_t)limit;
+            ig_buf b;
+            ig_buf_init(&b, 0);
+            ig_buf_append_cstr(&b, "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[");
+            for (size_t i = 0; i < n; i++) {
+                ig_buf_append_cstr(&b, i ? ",{\"metric\":" : "{\"metric\":");
+                ig_buf_append_str(&b, vs[i].json);
+                ig_buf_append_cstr(&b, ",\"value\":[");
+                put_secs(&b, p.end);
+                ig_buf_printf(&b, ",\"%llu\"]}", (unsigned long long)vs[i].bytes);
+            }
+            ig_buf_append_cstr(&b, "]}}");
+            json_ok(resp, &b);
+            ig_free(vs);
+        }
+    }
+    ig_map_free(&groups);
+    acoll_free(&c);
+    ig_arena_free(&a);
+    close_query(&q);
+    return 0;
+}
+
+/* Values that look like identifiers (Loki drops labels whose values all do): UUIDs,
+ * hex strings of 16+ characters, and integers. */
+static bool looks_like_id(ig_str v)
+{
+    if (v.len == 0)
+        return false;
+    bool digits = true, hexs = true;
+    size_t dashes = 0;
+    for (size_t i = 0; i < v.len; i++) {
+        char ch = v.ptr[i];
+        bool d = ch >= '0' && ch <= '9';
+        bool h = d || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
+        digits &= d;
+        if (ch == '-')
+            dashes++;
+        else
+            hexs &= h;
+    }
+    if (digits)
+        return true;
+    if (hexs && v.len == 36 && dashes == 4)
+        return true; /* UUID */
+    return hexs && dashes == 0 && v.len >= 16;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return ig_str_cmp(*(const ig_str *)a, *(const ig_str *)b);
+}
+
+static int h_detected_labels(ig_http_req *req, ig_http_resp *resp, void *ud)
+{
+    qctx q;
+    if (!open_query(ud, req, resp, &q))
+        return 0;
+    qparams p;
+    if (!read_params(req, resp, false, INT64_MAX, &p, false) || !check_length(&q, resp, &p)) {
+        close_query(&q);
+        return 0;
+    }
+    ig_arena a;
+    ig_arena_init(&a, QUERY_ARENA_CAP);
+    acoll c = {0};
+    ig_map_init(&c.streams, MAX_NAMES);
+    ig_buf_init(&c.tmp, 1u << 20);
+    logql_log log;
+    if (agg_scan(&q, req, resp, &p, &a, &c, &log)) {
+        /* distinct values per label name: a map of "name\xffvalue" and a count per name */
+        ig_map pairs, names;
+        ig_map_init(&pairs, 4 * MAX_NAMES);
+        ig_map_init(&names, MAX_NAMES);
+        ig_buf key;
+        ig_buf_init(&key, 1u << 20);
+        size_t it = 0;
+        ig_map_entry *me;
+        int rc = 0;
+        while (rc == 0 && (me = ig_map_next(&c.streams, &it))) {
+            const sagg *g = me->value;
+            for (size_t i = 0; i < g->n && rc == 0; i++) {
+                ig_str nm = g->l[i].name, val = g->l[i].value;
+                if (nm.len >= 2 && nm.ptr[0] == '_' && nm.ptr[1] == '_')
+                    continue;
+                ig_buf_reset(&key);
+                ig_buf_append_str(&key, nm);
+                ig_buf_putc(&key, '\xff');
+                ig_buf_append_str(&key, val);
+                ig_map_entry *pe, *ne;
+                bool created;
+                rc = ig_map_upsert(&pairs, ig_buf_str(&key), &pe, &created);
+                if (rc || !created)
+                    continue;
+                rc = ig_map_upsert(&names, nm, &ne, &created);
+                if (rc)
+                    break;
+                /* value: count << 1 | (any value not an ID) */
+                uintptr_t st = (uintptr_t)ne->value;
+                st = (((st >> 1) + 1) << 1) | (st & 1) | (looks_like_id(val) ? 0 : 1);
+                ne->value = (void *)st;
+            }
+        }
+        ig_str *list = ig_malloc((names.count + 1) * sizeof *list);
+        if (rc || !list) {
+            ig_errbuf eb = {{0}};
+            ig_err(&eb, rc ? rc : IG_ENOMEM, "too many distinct labels");
+            answer_error(resp, rc ? rc : IG_ENOMEM, &eb);
+        } else {
+            size_t n = 0;
+            it = 0;
+            while ((me = ig_map_next(&names, &it)))
+                list[n++] = (ig_str){me->key, me->key_len};
+            qsort(list, n, sizeof *list, name_cmp);
+            static const char *const keep[] = {"cluster", "namespace", "instance", "pod"};
+            ig_buf b;
+            ig_buf_init(&b, 0);
+            ig_buf_append_cstr(&b, "{\"detectedLabels\":[");
+            bool first = true;
+            for (size_t i = 0; i < n; i++) {
+                uintptr_t st = (uintptr_t)ig_map_get(&names, list[i]);
+                bool stat = false;
+                for (size_t k = 0; k < 4; k++)
+                    stat |= ig_str_eq_cstr(list[i], keep[k]);
+                if (!(st & 1) && !stat)
+                    continue;
+                ig_buf_append_cstr(&b, first ? "{\"label\":" : ",{\"label\":");
+                first = false;
+                jstr(&b, list[i]);
+                ig_buf_printf(&b, ",\"cardinality\":%llu}", (unsigned long long)(st >> 1));
+            }
+            ig_buf_append_cstr(&b, "]}");
+            json_ok(resp, &b);
+        }
+        ig_free(list);
+        ig_buf_free(&key);
+        ig_map_free(&pairs);
+        ig_map_free(&names);
+    }
+    acoll_free(&c);
+    ig_arena_free(&a);
+    close_query(&q);
+    return 0;
+}
+
 static int h_api(ig_http_req *req, ig_http_resp *resp, void *ud)
 {
     const char *path = req->path;
@@ -1231,6 +1633,9 @@ int lq_loki_api_register(lq_loki_api *api, ig_http_server *s)
     rc |= ig_http_route(s, "GET|POST", "/loki/api/v1/series", h_series, api);
     rc |= ig_http_route(s, "GET|POST", "/loki/api/v1/format_query", h_format_query, api);
     rc |= ig_http_route(s, "GET", "/loki/api/v1/status/buildinfo", h_buildinfo, api);
+    rc |= ig_http_route(s, "GET|POST", "/loki/api/v1/index/stats", h_index_stats, api);
+    rc |= ig_http_route(s, "GET|POST", "/loki/api/v1/index/volume", h_volume, api);
+    rc |= ig_http_route(s, "GET|POST", "/loki/api/v1/detected_labels", h_detected_labels, api);
     rc |= ig_http_route(s, "*", "/loki/api/v1/*", h_api, api);
     return rc ? IG_ENOMEM : 0;
 }

@@ -102,8 +102,8 @@ ERROR_CASES = [
     ("log query on /query", "/loki/api/v1/query", {"query": '{app="web"}', "time": ns(10)}, 400,
      "log queries are not supported as an instant query type, please change your query to a range query type"),
     ("empty-compatible selector", "/loki/api/v1/query_range", {"query": '{app=~".*"}'}, 400, None),
-    ("unknown endpoint names itself", "/loki/api/v1/index/volume", {"query": '{app="web"}'}, 501,
-     "/loki/api/v1/index/volume is not implemented yet"),
+    ("unknown endpoint names itself", "/loki/api/v1/index/volume_range", {"query": '{app="web"}'}, 501,
+     "/loki/api/v1/index/volume_range is not implemented yet"),
     ("unsupported template function", "/loki/api/v1/query_range", {"query": '{app="web"} | line_format "{{ now }}"'},
      501, "template function now is not supported yet"),
 ]
@@ -257,6 +257,29 @@ def main():
             st, _, body = get(srv, "/loki/api/v1/labels", {"start": ns(0), "end": ns(10)}, tenant="lq-empty")
             assert loads(body) == {"status": "success"}, body
         check("tenant isolation on query_range, labels, label values, series", isolation)
+
+        def index_endpoints():
+            win = {"start": ns(0), "end": ns(10)}
+            st, _, body = get(srv, "/loki/api/v1/index/stats", dict(win, query='{app="web"}'))
+            assert st == 200, body
+            assert loads(body)["streams"] == 2 and loads(body)["entries"] == 4, body
+            assert loads(body)["bytes"] == len(L1) + len(L2) + len(L3) + len(LD), body
+            st, _, body = get(srv, "/loki/api/v1/index/stats", dict(win, query='{app=~".+"}'), tenant=B)
+            assert loads(body)["streams"] == 1 and loads(body)["entries"] == 1, body
+            st, _, body = get(srv, "/loki/api/v1/index/volume", dict(win, query='{app=~".+"}'))
+            assert st == 200, body
+            web, api = len(L1) + len(L2) + len(L3) + len(LD), len(J1) + len(J2)
+            assert loads(body) == {"status": "success", "data": {"resultType": "vector", "result": [
+                {"metric": {"app": "web"}, "value": [1700000010, str(web)]},
+                {"metric": {"app": "api"}, "value": [1700000010, str(api)]}]}}, body
+            st, _, body = get(srv, "/loki/api/v1/index/volume",
+                              dict(win, query='{app="web"}', targetLabels="env", aggregateBy="labels"))
+            assert loads(body)["data"]["result"] == [{"metric": {"env": ""}, "value": [1700000010, str(web)]}], body
+            st, _, body = get(srv, "/loki/api/v1/detected_labels", dict(win, query='{app=~".+"}'))
+            assert st == 200, body
+            assert loads(body) == {"detectedLabels": [{"label": "app", "cardinality": 2},
+                                                      {"label": "env", "cardinality": 2}]}, body
+        check("index/stats, index/volume, detected_labels (with tenant isolation)", index_endpoints)
 
         def no_tenant():
             for path in ["/loki/api/v1/query_range", "/loki/api/v1/labels", "/loki/api/v1/series"]:
