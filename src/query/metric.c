@@ -440,9 +440,10 @@ static int mq_scan_entry(void *ctx, const lq_entry *en)
     }
     const logql_grouping *g = sc->inject ? sc->inject : &e->u.range.grouping;
     lq_labels full = l;
-    if (sc->inject) {
-        /* The per-series buckets are skipped, so a series with __error__ must fail here
-         * when one of its samples falls in an evaluated window, as it would have. */
+    if (g->present) {
+        /* Grouping drops __error__ from the bucket's labels, but Loki fails the query on
+         * the sample's own labels (also under `max_over_time(...) by (x)`): check here,
+         * when the sample falls in an evaluated window. */
         ig_str err = mq_lab_get(&l, IG_STR("__error__"));
         if (err.ptr && err.len && mq_in_some_window(c, e, en->ts_ns))
             return sc->err = mq_pipeline_error(c, &l, err);

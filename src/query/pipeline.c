@@ -480,7 +480,7 @@ int lq__parse_bytes(ig_str s, double *out)
         else
             return IG_EINVAL;
     }
-    *out = n * mul;
+    *out = trunc(n * mul); /* humanize.ParseBytes returns uint64(f * unit) */
     return 0;
 }
 

@@ -241,6 +241,9 @@ def parse_file(path):
             elif body.startswith("{"):
                 labels, i = read_labels(body)
                 ev["series"].append((labels, parse_values(body[i:].split())))
+            elif re.match(r"^[-+0-9.NI_]", body):
+                ev["series"].append(({}, parse_values(body.split())))  # a scalar
+                ev["scalar"] = True
             else:
                 raise ValueError(f"{path}:{n}: cannot parse expectation {body!r}")
         else:
@@ -345,6 +348,8 @@ def check_eval(ev, status, body, epoch):
     rtype, result = data.get("resultType"), data.get("result")
     # actual: list of (labels, {step index: value})
     actual = []
+    if ev.get("scalar") and ev["instant"] and rtype != "scalar":
+        return f"expected a scalar, got resultType {rtype!r}"
     if rtype == "scalar":
         actual.append(({}, {0: parse_num(result[1])}))
     elif rtype == "vector":

@@ -292,7 +292,12 @@ static void test_unwrap(void **st)
                 "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"c\"},\"value\":[240,\"0.8\"]}]}");
     expect_json("rate_counter({app=\"c\"} | unwrap c [90s])", I(180),
                 "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"c\"},\"value\":[180,\"1\"]}]}");
-    /* a conversion error fails the query with Loki's pipeline error */
+    /* a conversion error fails the query with Loki's pipeline error, also when range
+     * grouping would drop __error__ */
+    expect_fail("max_over_time({app=\"d\"} | unwrap v [1m]) by (app)", I(60), IG_EINVAL,
+                "pipeline error: 'SampleExtractionErr'");
+    expect_json("max_over_time({app=\"d\"} | unwrap v [1m]) by (app)", I(120),
+                "{\"resultType\":\"vector\",\"result\":[]}");
     expect_fail("sum_over_time({app=\"d\"} | unwrap v [1m])", I(60), IG_EINVAL,
                 "pipeline error: 'SampleExtractionErr' for series: '{__error__=\"SampleExtractionErr\", app=\"d\"}'");
     (void)st;
