@@ -34,7 +34,8 @@ size_t lq__utf8_len(const unsigned char *p, size_t n)
             return 0;
         cp = (cp << 6) | (p[i] & 0x3f);
     }
-    if ((l == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (l == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+    if ((l == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (l == 4 && (cp < 0x10000 || cp > 0x10ffff)))
         return 0;
     return l;
 }

@@ -21,7 +21,7 @@
 #include "query_int.h"
 
 #define QUERY_ARENA_CAP (64u << 20)
-#define MAX_NAMES 100000       /* distinct label names / values / series per answer */
+#define MAX_NAMES 100000 /* distinct label names / values / series per answer */
 #define DEFAULT_MAX_ENTRIES 5000
 #define ENTRY_BYTES_CAP (512u << 20) /* kept log entries of one query */
 
@@ -102,16 +102,19 @@ static int jlabels(ig_buf *b, const lq_label *v, const uint8_t *cats, size_t n, 
 static int stats_json(ig_buf *b, const lq_scan_stats *st, uint64_t returned, uint64_t post,
                       double exec_s)
 {
-    static const char *const caches[] = {"chunk", "index", "result", "statsResult", "volumeResult",
-                                         "seriesResult", "labelResult", "instantMetricResult"};
+    static const char *const caches[] = {
+        "chunk",        "index",        "result",      "statsResult",
+        "volumeResult", "seriesResult", "labelResult", "instantMetricResult"};
     static const char store[] =
         "{\"totalChunksRef\":0,\"totalChunksDownloaded\":0,\"chunksDownloadTime\":0,"
         "\"queryReferencedStructuredMetadata\":false,\"chunk\":{\"headChunkBytes\":0,"
         "\"headChunkLines\":0,\"decompressedBytes\":%llu,\"decompressedLines\":%llu,"
         "\"compressedBytes\":0,\"totalDuplicates\":0,\"postFilterLines\":%llu,"
         "\"headChunkStructuredMetadataBytes\":0,\"decompressedStructuredMetadataBytes\":0},"
-        "\"chunkRefsFetchTime\":0,\"congestionControlLatency\":0,\"pipelineWrapperFilteredLines\":0}";
-    double bps = exec_s > 0 ? (double)st->bytes / exec_s : 0, lps = exec_s > 0 ? (double)st->rows / exec_s : 0;
+        "\"chunkRefsFetchTime\":0,\"congestionControlLatency\":0,\"pipelineWrapperFilteredLines\":"
+        "0}";
+    double bps = exec_s > 0 ? (double)st->bytes / exec_s : 0,
+           lps = exec_s > 0 ? (double)st->rows / exec_s : 0;
     int rc = ig_buf_printf(
         b,
         "{\"summary\":{\"bytesProcessedPerSecond\":%llu,\"linesProcessedPerSecond\":%llu,"
@@ -120,20 +123,26 @@ static int stats_json(ig_buf *b, const lq_scan_stats *st, uint64_t returned, uin
         "\"shards\":0,\"totalPostFilterLines\":%llu,\"totalStructuredMetadataBytesProcessed\":0},"
         "\"querier\":{\"store\":",
         (unsigned long long)bps, (unsigned long long)lps, (unsigned long long)st->bytes,
-        (unsigned long long)st->rows, exec_s, (unsigned long long)returned, (unsigned long long)post);
-    rc = rc ? rc : ig_buf_printf(b, store, (unsigned long long)st->bytes, (unsigned long long)st->rows, (unsigned long long)post);
-    rc = rc ? rc : ig_buf_append_cstr(b, "},\"ingester\":{\"totalReached\":0,\"totalChunksMatched\":0,"
-                                         "\"totalBatches\":0,\"totalLinesSent\":0,\"store\":");
+        (unsigned long long)st->rows, exec_s, (unsigned long long)returned,
+        (unsigned long long)post);
+    rc = rc ? rc
+            : ig_buf_printf(b, store, (unsigned long long)st->bytes, (unsigned long long)st->rows,
+                            (unsigned long long)post);
+    rc = rc ? rc
+            : ig_buf_append_cstr(b, "},\"ingester\":{\"totalReached\":0,\"totalChunksMatched\":0,"
+                                    "\"totalBatches\":0,\"totalLinesSent\":0,\"store\":");
     rc = rc ? rc : ig_buf_printf(b, store, 0ull, 0ull, 0ull);
     rc = rc ? rc : ig_buf_append_cstr(b, "},\"cache\":{");
     for (size_t i = 0; i < sizeof caches / sizeof caches[0] && rc == 0; i++)
-        rc = ig_buf_printf(b,
-                           "%s\"%s\":{\"entriesFound\":0,\"entriesRequested\":0,\"entriesStored\":0,"
-                           "\"bytesReceived\":0,\"bytesSent\":0,\"requests\":0,\"downloadTime\":0,"
-                           "\"queryLengthServed\":0}",
-                           i ? "," : "", caches[i]);
-    rc = rc ? rc : ig_buf_append_cstr(b, "},\"index\":{\"totalChunks\":0,\"postFilterChunks\":0,"
-                                         "\"shardsDuration\":0,\"usedBloomFilters\":false}}");
+        rc =
+            ig_buf_printf(b,
+                          "%s\"%s\":{\"entriesFound\":0,\"entriesRequested\":0,\"entriesStored\":0,"
+                          "\"bytesReceived\":0,\"bytesSent\":0,\"requests\":0,\"downloadTime\":0,"
+                          "\"queryLengthServed\":0}",
+                          i ? "," : "", caches[i]);
+    rc = rc ? rc
+            : ig_buf_append_cstr(b, "},\"index\":{\"totalChunks\":0,\"postFilterChunks\":0,"
+                                    "\"shardsDuration\":0,\"usedBloomFilters\":false}}");
     return rc;
 }
 
@@ -299,7 +308,8 @@ static bool read_params(ig_http_req *req, ig_http_resp *resp, bool instant, int6
     p->limit = 100;
     if (ig_http_param(req, "limit", &v)) {
         if (ig_str_to_i64(ig_str_trim(v), &p->limit) != 0) {
-            snprintf(msg, sizeof msg, "invalid limit '%.*s'", (int)(v.len > 64 ? 64 : v.len), v.ptr);
+            snprintf(msg, sizeof msg, "invalid limit '%.*s'", (int)(v.len > 64 ? 64 : v.len),
+                     v.ptr);
             text(resp, 400, msg);
             return false;
         }
@@ -310,7 +320,8 @@ static bool read_params(ig_http_req *req, ig_http_resp *resp, bool instant, int6
     }
     if (p->limit > max_entries && need_query) {
         snprintf(msg, sizeof msg,
-                 "max entries limit per query exceeded, limit > max_entries_limit_per_query (%lld > %lld)",
+                 "max entries limit per query exceeded, limit > max_entries_limit_per_query (%lld "
+                 "> %lld)",
                  (long long)p->limit, (long long)max_entries);
         text(resp, 400, msg);
         return false;
@@ -320,7 +331,8 @@ static bool read_params(ig_http_req *req, ig_http_resp *resp, bool instant, int6
         if (ig_str_case_eq(v, "forward"))
             p->forward = true;
         else if (!ig_str_case_eq(v, "backward")) {
-            snprintf(msg, sizeof msg, "invalid direction '%.*s'", (int)(v.len > 64 ? 64 : v.len), v.ptr);
+            snprintf(msg, sizeof msg, "invalid direction '%.*s'", (int)(v.len > 64 ? 64 : v.len),
+                     v.ptr);
             text(resp, 400, msg);
             return false;
         }
@@ -329,7 +341,8 @@ static bool read_params(ig_http_req *req, ig_http_resp *resp, bool instant, int6
     if (instant) {
         p->start = p->end = now;
         if (ig_http_param(req, "time", &v) && v.len && !parse_ts(v, &p->end)) {
-            snprintf(msg, sizeof msg, "invalid parameter \"time\": cannot parse \"%.*s\" to a valid timestamp",
+            snprintf(msg, sizeof msg,
+                     "invalid parameter \"time\": cannot parse \"%.*s\" to a valid timestamp",
                      (int)(v.len > 64 ? 64 : v.len), v.ptr);
             text(resp, 400, msg);
             return false;
@@ -339,21 +352,24 @@ static bool read_params(ig_http_req *req, ig_http_resp *resp, bool instant, int6
     }
     p->end = now;
     if (ig_http_param(req, "end", &v) && v.len && !parse_ts(v, &p->end)) {
-        snprintf(msg, sizeof msg, "invalid parameter \"end\": cannot parse \"%.*s\" to a valid timestamp",
+        snprintf(msg, sizeof msg,
+                 "invalid parameter \"end\": cannot parse \"%.*s\" to a valid timestamp",
                  (int)(v.len > 64 ? 64 : v.len), v.ptr);
         text(resp, 400, msg);
         return false;
     }
     int64_t since = 3600 * IG_NS_PER_S;
     if (ig_http_param(req, "since", &v) && v.len && !parse_prom_duration(v, &since)) {
-        snprintf(msg, sizeof msg, "invalid parameter \"since\": cannot parse \"%.*s\" to a valid duration",
+        snprintf(msg, sizeof msg,
+                 "invalid parameter \"since\": cannot parse \"%.*s\" to a valid duration",
                  (int)(v.len > 64 ? 64 : v.len), v.ptr);
         text(resp, 400, msg);
         return false;
     }
     p->start = (p->end < now ? p->end : now) - since;
     if (ig_http_param(req, "start", &v) && v.len && !parse_ts(v, &p->start)) {
-        snprintf(msg, sizeof msg, "invalid parameter \"start\": cannot parse \"%.*s\" to a valid timestamp",
+        snprintf(msg, sizeof msg,
+                 "invalid parameter \"start\": cannot parse \"%.*s\" to a valid timestamp",
                  (int)(v.len > 64 ? 64 : v.len), v.ptr);
         text(resp, 400, msg);
         return false;
@@ -364,7 +380,8 @@ static bool read_params(ig_http_req *req, ig_http_resp *resp, bool instant, int6
     }
     if (ig_http_param(req, "step", &v) && v.len) {
         if (!parse_secs_or_dur(v, &p->step)) {
-            snprintf(msg, sizeof msg, "invalid parameter \"step\": cannot parse \"%.*s\" to a valid duration",
+            snprintf(msg, sizeof msg,
+                     "invalid parameter \"step\": cannot parse \"%.*s\" to a valid duration",
                      (int)(v.len > 64 ? 64 : v.len), v.ptr);
             text(resp, 400, msg);
             return false;
@@ -375,16 +392,21 @@ static bool read_params(ig_http_req *req, ig_http_resp *resp, bool instant, int6
         p->step = (s < 1 ? 1 : s) * IG_NS_PER_S;
     }
     if (p->step <= 0) {
-        text(resp, 400, "zero or negative query resolution step widths are not accepted. Try a positive integer");
+        text(resp, 400,
+             "zero or negative query resolution step widths are not accepted. Try a positive "
+             "integer");
         return false;
     }
     if ((p->end - p->start) / p->step > 11000) {
-        text(resp, 400, "exceeded maximum resolution of 11,000 points per time series. Try increasing the value of the step parameter");
+        text(resp, 400,
+             "exceeded maximum resolution of 11,000 points per time series. Try increasing the "
+             "value of the step parameter");
         return false;
     }
     if (ig_http_param(req, "interval", &v) && v.len) {
         if (!parse_secs_or_dur(v, &p->interval)) {
-            snprintf(msg, sizeof msg, "invalid parameter \"interval\": cannot parse \"%.*s\" to a valid duration",
+            snprintf(msg, sizeof msg,
+                     "invalid parameter \"interval\": cannot parse \"%.*s\" to a valid duration",
                      (int)(v.len > 64 ? 64 : v.len), v.ptr);
             text(resp, 400, msg);
             return false;
@@ -444,7 +466,8 @@ static int mt_scan(lq_source *src, const logql_log *log, int64_t start_ns, int64
     logql_log sub = *log;
     logql_matcher *rest = ig_arena_alloc(&a, (log->n_matchers + 1) * sizeof *rest);
     logql_matcher *tm = ig_arena_alloc(&a, (log->n_matchers + 1) * sizeof *tm);
-    mt_cb c = {.fn = fn, .ctx = fnctx, .buf = ig_arena_alloc(&a, (LQ_MAX_LABELS + 1) * sizeof(lq_label))};
+    mt_cb c = {
+        .fn = fn, .ctx = fnctx, .buf = ig_arena_alloc(&a, (LQ_MAX_LABELS + 1) * sizeof(lq_label))};
     if (!rest || !tm || !c.buf) {
         ig_arena_free(&a);
         return ig_err(eb, IG_ENOMEM, "out of memory");
@@ -503,11 +526,10 @@ static bool open_query(lq_loki_api *api, ig_http_req *req, ig_http_resp *resp, q
     char msg[512];
     memset(q, 0, sizeof *q);
     q->api = api;
-    int st = ig_tenancy_resolve(&api->topts, ig_http_header(req, "X-Scope-OrgID"),
-                                ig_http_header_count(req, "X-Scope-OrgID"),
-                                ig_http_header(req, "X-Account-ID"),
-                                ig_http_header_count(req, "X-Account-ID"), &req->arena, &q->t, msg,
-                                sizeof msg);
+    int st = ig_tenancy_resolve(
+        &api->topts, ig_http_header(req, "X-Scope-OrgID"),
+        ig_http_header_count(req, "X-Scope-OrgID"), ig_http_header(req, "X-Account-ID"),
+        ig_http_header_count(req, "X-Account-ID"), &req->arena, &q->t, msg, sizeof msg);
     if (st) {
         text(resp, st, msg);
         return false;
@@ -535,7 +557,8 @@ static bool open_query(lq_loki_api *api, ig_http_req *req, ig_http_resp *resp, q
     if (q->t.ntenants == 1) {
         q->source = &q->ts[0].src;
     } else {
-        q->mt = (mt_source){.src = {.scan = mt_scan, .ctx = &q->mt}, .ts = q->ts, .n = q->t.ntenants};
+        q->mt =
+            (mt_source){.src = {.scan = mt_scan, .ctx = &q->mt}, .ts = q->ts, .n = q->t.ntenants};
         q->source = &q->mt.src;
     }
     return true;
@@ -567,9 +590,13 @@ static void prom_dur(char *out, size_t n, int64_t ns)
         const char *unit;
         int64_t mult;
         bool exact;
-    } U[] = {{"y", 1000LL * 60 * 60 * 24 * 365, true}, {"w", 1000LL * 60 * 60 * 24 * 7, true},
-             {"d", 1000LL * 60 * 60 * 24, false}, {"h", 1000LL * 60 * 60, false},
-             {"m", 1000LL * 60, false}, {"s", 1000, false}, {"ms", 1, false}};
+    } U[] = {{"y", 1000LL * 60 * 60 * 24 * 365, true},
+             {"w", 1000LL * 60 * 60 * 24 * 7, true},
+             {"d", 1000LL * 60 * 60 * 24, false},
+             {"h", 1000LL * 60 * 60, false},
+             {"m", 1000LL * 60, false},
+             {"s", 1000, false},
+             {"ms", 1, false}};
     size_t k = 0;
     out[0] = 0;
     for (size_t i = 0; i < sizeof U / sizeof U[0] && k < n; i++) {
@@ -589,12 +616,14 @@ static void prom_dur(char *out, size_t n, int64_t ns)
 /* max_query_length: answers 400 with Loki's text and returns false when exceeded. */
 static bool check_length(const qctx *q, ig_http_resp *resp, const qparams *p)
 {
-    if (!q->has_lim || q->lim.max_query_length_ns <= 0 || p->end - p->start <= q->lim.max_query_length_ns)
+    if (!q->has_lim || q->lim.max_query_length_ns <= 0 ||
+        p->end - p->start <= q->lim.max_query_length_ns)
         return true;
     char a[64], b[64], msg[200];
     prom_dur(a, sizeof a, p->end - p->start);
     prom_dur(b, sizeof b, q->lim.max_query_length_ns);
-    snprintf(msg, sizeof msg, "the query time range exceeds the limit (query length: %s, limit: %s)", a, b);
+    snprintf(msg, sizeof msg,
+             "the query time range exceeds the limit (query length: %s, limit: %s)", a, b);
     text(resp, 400, msg);
     return false;
 }
@@ -713,7 +742,8 @@ static int collect(void *ctx, const lq_entry *e)
     rc = rc ? rc : ig_buf_putc(&c->keybuf, '}');
     if (rc)
         return c->err = rc;
-    size_t need = sizeof(kept) + o.labels.n * (sizeof(lq_label) + 1) + o.line.len + c->keybuf.len + 16;
+    size_t need =
+        sizeof(kept) + o.labels.n * (sizeof(lq_label) + 1) + o.line.len + c->keybuf.len + 16;
     for (size_t i = 0; i < o.labels.n; i++)
         need += o.labels.v[i].name.len + o.labels.v[i].value.len;
     if (c->bytes + need > ENTRY_BYTES_CAP)
@@ -820,7 +850,8 @@ static int run_log_query(qctx *q, ig_http_req *req, ig_http_resp *resp, const lo
     ig_errbuf eb = {{0}};
     if (p->interval > 0)
         return text(resp, 501, "the interval parameter of log queries is not implemented yet");
-    lcoll c = {.forward = p->forward, .categorize = wants_categorize(req), .limit = (size_t)p->limit};
+    lcoll c = {
+        .forward = p->forward, .categorize = wants_categorize(req), .limit = (size_t)p->limit};
     int rc = lq_pipeline_new(&e->u.log, a, &c.p, &eb);
     if (rc)
         return answer_error(resp, rc, &eb);
@@ -831,13 +862,16 @@ static int run_log_query(qctx *q, ig_http_req *req, ig_http_resp *resp, const lo
     ig_buf_init(&c.keybuf, 1u << 20);
     rc = q->source->scan(q->source, &e->u.log, p->start, p->end, collect, &c, &eb);
     if (rc == 0 && c.err)
-        rc = c.err, ig_err(&eb, rc, "%s", rc == IG_ETOOBIG ? "the kept log entries exceed the query memory cap" : "out of memory");
+        rc = c.err, ig_err(&eb, rc, "%s",
+                           rc == IG_ETOOBIG ? "the kept log entries exceed the query memory cap"
+                                            : "out of memory");
     ig_buf b;
     ig_buf_init(&b, 0);
     if (rc == 0) {
         t_fwd = c.forward;
         qsort(c.heap, c.n, sizeof *c.heap, kept_cmp);
-        rc = ig_buf_append_cstr(&b, "{\"status\":\"success\",\"data\":{\"resultType\":\"streams\",");
+        rc =
+            ig_buf_append_cstr(&b, "{\"status\":\"success\",\"data\":{\"resultType\":\"streams\",");
         if (rc == 0 && c.categorize)
             rc = ig_buf_append_cstr(&b, "\"encodingFlags\":[\"categorize-labels\"],");
         rc = rc ? rc : ig_buf_append_cstr(&b, "\"result\":[");
@@ -846,7 +880,9 @@ static int run_log_query(qctx *q, ig_http_req *req, ig_http_resp *resp, const lo
             bool start = i == 0 || !ig_str_eq(c.heap[i - 1]->key, k->key);
             if (start) {
                 rc = ig_buf_append_cstr(&b, i ? "]},{\"stream\":" : "{\"stream\":");
-                rc = rc ? rc : jlabels(&b, k->l, c.categorize ? k->cats : NULL, k->n, 1u << LQ_CAT_STREAM);
+                rc = rc ? rc
+                        : jlabels(&b, k->l, c.categorize ? k->cats : NULL, k->n,
+                                  1u << LQ_CAT_STREAM);
                 rc = rc ? rc : ig_buf_append_cstr(&b, ",\"values\":[");
             } else {
                 rc = ig_buf_putc(&b, ',');
@@ -892,7 +928,9 @@ static int run_metric_query(qctx *q, ig_http_resp *resp, const logql_expr *e, co
                       .end_ns = p->end,
                       .step_ns = instant ? 0 : p->step,
                       .instant = instant,
-                      .max_series = q->has_lim && q->lim.max_query_series > 0 ? (size_t)q->lim.max_query_series : 0,
+                      .max_series = q->has_lim && q->lim.max_query_series > 0
+                                        ? (size_t)q->lim.max_query_series
+                                        : 0,
                       .deadline_ns = q->deadline};
     lq_result r;
     int rc = lq_eval_metric(e, q->source, &o, a, &r, &eb);
@@ -908,8 +946,7 @@ static int run_metric_query(qctx *q, ig_http_resp *resp, const logql_expr *e, co
         lq_scan_stats st;
         qstats(q, &st);
         rc = ig_buf_append_cstr(&b, ",\"stats\":");
-        rc = rc ? rc : stats_json(&b, &st, 0, st.entries,
-                                  (double)(ig_mono_ns() - t0) / 1e9);
+        rc = rc ? rc : stats_json(&b, &st, 0, st.entries, (double)(ig_mono_ns() - t0) / 1e9);
         rc = rc ? rc : ig_buf_append_cstr(&b, "}}");
     }
     if (rc) {
@@ -928,7 +965,8 @@ static int h_query(ig_http_req *req, ig_http_resp *resp, void *ud, bool instant)
         return 0;
     qparams p;
     int rc = 0;
-    if (!read_params(req, resp, instant, max_entries_of(&q), &p, true) || !check_length(&q, resp, &p)) {
+    if (!read_params(req, resp, instant, max_entries_of(&q), &p, true) ||
+        !check_length(&q, resp, &p)) {
         close_query(&q);
         return 0;
     }
@@ -941,8 +979,9 @@ static int h_query(ig_http_req *req, ig_http_resp *resp, void *ud, bool instant)
         rc = text(resp, rc == IG_ENOMEM ? 503 : 400, eb.msg);
     } else if (!logql_is_metric(e)) {
         if (instant)
-            rc = text(resp, 400, "log queries are not supported as an instant query type, please "
-                                 "change your query to a range query type");
+            rc = text(resp, 400,
+                      "log queries are not supported as an instant query type, please "
+                      "change your query to a range query type");
         else
             rc = run_log_query(&q, req, resp, e, &p, &a);
     } else {
@@ -1264,8 +1303,10 @@ static bool agg_scan(qctx *q, ig_http_req *req, ig_http_resp *resp, const qparam
     if (rc == 0)
         rc = q->source->scan(q->source, log, p->start, p->end, agg_cb, c, &eb);
     if (rc && c->err)
-        rc = ig_err(&eb, c->err, c->err == IG_ETOOBIG ? "too many distinct streams (more than %d)"
-                                                      : "out of memory (%d)", MAX_NAMES);
+        rc = ig_err(&eb, c->err,
+                    c->err == IG_ETOOBIG ? "too many distinct streams (more than %d)"
+                                         : "out of memory (%d)",
+                    MAX_NAMES);
     if (rc) {
         answer_error(resp, rc, &eb);
         return false;
@@ -1339,7 +1380,8 @@ static int put_secs(ig_buf *b, int64_t ns)
     size_t l = strlen(f);
     while (l && f[l - 1] == '0')
         f[--l] = 0;
-    return ig_buf_printf(b, "%s%lld.%s", ms < 0 && ms / 1000 == 0 ? "-" : "", (long long)(ms / 1000), f);
+    return ig_buf_printf(b, "%s%lld.%s", ms < 0 && ms / 1000 == 0 ? "-" : "",
+                         (long long)(ms / 1000), f);
 }
 
 static int h_volume(ig_http_req *req, ig_http_resp *resp, void *ud)
@@ -1435,13 +1477,15 @@ static int h_volume(ig_http_req *req, ig_http_resp *resp, void *ud)
             size_t n = 0;
             it = 0;
             while ((me = ig_map_next(&groups, &it)))
-                vs[n++] = (vol){{me->key, me->key_len}, {me->key, me->key_len}, (uint64_t)(uintptr_t)me->value};
+                vs[n++] = (vol){
+                    {me->key, me->key_len}, {me->key, me->key_len}, (uint64_t)(uintptr_t)me->value};
             qsort(vs, n, sizeof *vs, vol_cmp);
             if (limit > 0 && n > (size_t)limit)
                 n = (size_t)limit;
             ig_buf b;
             ig_buf_init(&b, 0);
-            ig_buf_append_cstr(&b, "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[");
+            ig_buf_append_cstr(
+                &b, "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[");
             for (size_t i = 0; i < n; i++) {
                 ig_buf_append_cstr(&b, i ? ",{\"metric\":" : "{\"metric\":");
                 ig_buf_append_str(&b, vs[i].json);

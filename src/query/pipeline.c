@@ -217,8 +217,8 @@ static bool ipm_match_value(const ipm *m, ig_str v)
 
 static bool ip_char(unsigned char c)
 {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
-           c == '.' || c == ':';
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == '.' ||
+           c == ':';
 }
 
 /* Whether any IP address in the line falls in m. */
@@ -420,7 +420,8 @@ int lq__parse_go_duration(ig_str s, double *out_ns)
         double mul;
         if (ig_str_eq_cstr(u, "ns"))
             mul = 1;
-        else if (ig_str_eq_cstr(u, "us") || ig_str_eq_cstr(u, "\xc2\xb5s") || ig_str_eq_cstr(u, "\xce\xbcs"))
+        else if (ig_str_eq_cstr(u, "us") || ig_str_eq_cstr(u, "\xc2\xb5s") ||
+                 ig_str_eq_cstr(u, "\xce\xbcs"))
             mul = 1e3;
         else if (ig_str_eq_cstr(u, "ms"))
             mul = 1e6;
@@ -443,7 +444,8 @@ int lq__parse_go_duration(ig_str s, double *out_ns)
 int lq__parse_bytes(ig_str s, double *out)
 {
     size_t i = 0;
-    while (i < s.len && ((s.ptr[i] >= '0' && s.ptr[i] <= '9') || s.ptr[i] == '.' || s.ptr[i] == ','))
+    while (i < s.len &&
+           ((s.ptr[i] >= '0' && s.ptr[i] <= '9') || s.ptr[i] == '.' || s.ptr[i] == ','))
         i++;
     char num[64];
     size_t k = 0;
@@ -584,11 +586,14 @@ static int compile_jpath(ig_str e, ig_arena *a, jpath *jp, ig_errbuf *eb)
                     i++;
                 int64_t idx;
                 if (ig_str_to_i64((ig_str){e.ptr + st, i - st}, &idx) != 0 || idx < 0)
-                    return ig_err(eb, IG_EINVAL, "cannot parse expression [%.*s]: invalid json path", (int)e.len, e.ptr);
+                    return ig_err(eb, IG_EINVAL,
+                                  "cannot parse expression [%.*s]: invalid json path", (int)e.len,
+                                  e.ptr);
                 jp->s[jp->n++] = (jseg){IG_STR_NULL, idx};
             }
             if (i >= e.len || e.ptr[i] != ']')
-                return ig_err(eb, IG_EINVAL, "cannot parse expression [%.*s]: invalid json path", (int)e.len, e.ptr);
+                return ig_err(eb, IG_EINVAL, "cannot parse expression [%.*s]: invalid json path",
+                              (int)e.len, e.ptr);
             i++;
             continue;
         }
@@ -635,7 +640,9 @@ static int compile_stage(const logql_stage *st, cstage *c, ig_arena *a, ig_errbu
             if (!c->jp)
                 return ig_err(eb, IG_ENOMEM, "out of memory");
             for (size_t i = 0; i < st->n_params; i++)
-                if ((rc = compile_jpath(st->params[i].has_expr ? st->params[i].expr : st->params[i].name, a, &c->jp[i], eb)))
+                if ((rc = compile_jpath(st->params[i].has_expr ? st->params[i].expr
+                                                               : st->params[i].name,
+                                        a, &c->jp[i], eb)))
                     return rc;
         }
         return 0;
@@ -655,7 +662,8 @@ static int compile_stage(const logql_stage *st, cstage *c, ig_arena *a, ig_errbu
         if (!c->ltmpl)
             return ig_err(eb, IG_ENOMEM, "out of memory");
         for (size_t i = 0; i < st->n_fmts; i++)
-            if (!st->fmts[i].rename && (rc = lq__tmpl_compile(st->fmts[i].value, a, &c->ltmpl[i], eb)))
+            if (!st->fmts[i].rename &&
+                (rc = lq__tmpl_compile(st->fmts[i].value, a, &c->ltmpl[i], eb)))
                 return rc;
         return 0;
     case LOGQL_STAGE_DROP:
@@ -687,8 +695,9 @@ int lq_pipeline_new(const logql_log *log, ig_arena *a, lq_pipeline **out, ig_err
             return rc;
         if (log->stages[i].kind == LOGQL_STAGE_DECOLORIZE && !p->ansi) {
             p->ansi = lq__re_compile(
-                IG_STR("[\\x{1b}\\x{9b}][[\\]()#;?]*(?:(?:(?:[a-zA-Z\\d]*(?:;[a-zA-Z\\d]*)*)?\\x{07})|"
-                       "(?:(?:\\d{1,4}(?:;\\d{0,4})*)?[\\dA-PRZcf-ntqry=><~]))"),
+                IG_STR(
+                    "[\\x{1b}\\x{9b}][[\\]()#;?]*(?:(?:(?:[a-zA-Z\\d]*(?:;[a-zA-Z\\d]*)*)?\\x{07})|"
+                    "(?:(?:\\d{1,4}(?:;\\d{0,4})*)?[\\dA-PRZcf-ntqry=><~]))"),
                 0, a, eb);
             if (!p->ansi)
                 return IG_EINVAL;
@@ -786,11 +795,18 @@ static bool line_filter(const cstage *c, ig_str line)
         const lfo *o = &c->ops[i];
         switch (o->kind) {
         case LF_SUB:
-            any = o->s.len == 0 || (line.len >= o->s.len && memmem(line.ptr, line.len, o->s.ptr, o->s.len));
+            any = o->s.len == 0 ||
+                  (line.len >= o->s.len && memmem(line.ptr, line.len, o->s.ptr, o->s.len));
             break;
-        case LF_RE: any = lq__re_match(o->re, line); break;
-        case LF_PAT: any = pat_test(&o->pt, line); break;
-        case LF_IP: any = ipm_match_line(&o->ip, line); break;
+        case LF_RE:
+            any = lq__re_match(o->re, line);
+            break;
+        case LF_PAT:
+            any = pat_test(&o->pt, line);
+            break;
+        case LF_IP:
+            any = ipm_match_line(&o->ip, line);
+            break;
         }
     }
     return neg ? !any : any;
@@ -808,7 +824,8 @@ static ig_str json_key_sanitize(ig_arena *a, ig_str k, bool first)
         bool ok = true;
         for (size_t i = 0; i < k.len && ok; i++) {
             char c = k.ptr[i];
-            ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+            ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '_';
         }
         if (ok)
             return k;
@@ -817,7 +834,10 @@ static ig_str json_key_sanitize(ig_arena *a, ig_str k, bool first)
             return IG_STR_NULL;
         for (size_t i = 0; i < k.len; i++) {
             char c = k.ptr[i];
-            o[i] = ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_') ? c : '_';
+            o[i] = ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_')
+                       ? c
+                       : '_';
         }
         return (ig_str){o, k.len};
     }
@@ -1028,7 +1048,8 @@ static void stage_logfmt(run *r, const cstage *c)
         bool has_eq = i < s.len && s.ptr[i] == '=';
         char ebuf[96];
         if (key.len == 0 || bad) {
-            snprintf(ebuf, sizeof ebuf, "logfmt syntax error at pos %zu : unexpected '%c'", (bad ? ks : i) + 1, bad ? bad : '=');
+            snprintf(ebuf, sizeof ebuf, "logfmt syntax error at pos %zu : unexpected '%c'",
+                     (bad ? ks : i) + 1, bad ? bad : '=');
             if (st->strict) {
                 set_err(r, "LogfmtParserErr", ig_str_from(ebuf));
                 return;
@@ -1056,7 +1077,9 @@ static void stage_logfmt(run *r, const cstage *c)
                     i++;
                 }
                 if (!closed) {
-                    snprintf(ebuf, sizeof ebuf, "logfmt syntax error at pos %zu : unterminated quoted value", s.len + 1);
+                    snprintf(ebuf, sizeof ebuf,
+                             "logfmt syntax error at pos %zu : unterminated quoted value",
+                             s.len + 1);
                     if (st->strict) {
                         set_err(r, "LogfmtParserErr", ig_str_from(ebuf));
                         return;
@@ -1083,7 +1106,14 @@ static void stage_logfmt(run *r, const cstage *c)
                 }
                 val = (ig_str){s.ptr + vs, i - vs};
                 if (bad) {
-                    snprintf(ebuf, sizeof ebuf, "logfmt syntax error at pos %zu : unexpected '%c'", vs + (size_t)(memchr(val.ptr, bad, val.len) ? (const char *)memchr(val.ptr, bad, val.len) - val.ptr : 0) + 1, bad);
+                    snprintf(
+                        ebuf, sizeof ebuf, "logfmt syntax error at pos %zu : unexpected '%c'",
+                        vs +
+                            (size_t)(memchr(val.ptr, bad, val.len)
+                                         ? (const char *)memchr(val.ptr, bad, val.len) - val.ptr
+                                         : 0) +
+                            1,
+                        bad);
                     if (st->strict) {
                         set_err(r, "LogfmtParserErr", ig_str_from(ebuf));
                         return;
@@ -1124,7 +1154,8 @@ static void stage_regexp(run *r, const cstage *c)
     if (!md)
         return;
     r->nseen = 0;
-    int m = pcre2_match(c->re, (PCRE2_SPTR)(r->line.ptr ? r->line.ptr : ""), r->line.len, 0, 0, md, NULL);
+    int m = pcre2_match(c->re, (PCRE2_SPTR)(r->line.ptr ? r->line.ptr : ""), r->line.len, 0, 0, md,
+                        NULL);
     if (m > 0) {
         PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
         uint32_t cnt = 0, esz = 0;
@@ -1162,12 +1193,18 @@ static void stage_pattern(run *r, const cstage *c)
 static int cmp_num(logql_cmp_op op, double a, double b)
 {
     switch (op) {
-    case LOGQL_CMP_EQ: return a == b;
-    case LOGQL_CMP_NE: return a != b;
-    case LOGQL_CMP_GT: return a > b;
-    case LOGQL_CMP_GE: return a >= b;
-    case LOGQL_CMP_LT: return a < b;
-    case LOGQL_CMP_LE: return a <= b;
+    case LOGQL_CMP_EQ:
+        return a == b;
+    case LOGQL_CMP_NE:
+        return a != b;
+    case LOGQL_CMP_GT:
+        return a > b;
+    case LOGQL_CMP_GE:
+        return a >= b;
+    case LOGQL_CMP_LT:
+        return a < b;
+    case LOGQL_CMP_LE:
+        return a <= b;
     }
     return 0;
 }
@@ -1190,10 +1227,14 @@ static bool eval_lf(run *r, const lfc *c)
         if (!v.ptr)
             v = IG_STR("");
         switch (f->m.op) {
-        case LOGQL_MATCH_EQ: return ig_str_eq(v, f->m.value);
-        case LOGQL_MATCH_NEQ: return !ig_str_eq(v, f->m.value);
-        case LOGQL_MATCH_RE: return lq__re_match(c->re, v);
-        case LOGQL_MATCH_NRE: return !lq__re_match(c->re, v);
+        case LOGQL_MATCH_EQ:
+            return ig_str_eq(v, f->m.value);
+        case LOGQL_MATCH_NEQ:
+            return !ig_str_eq(v, f->m.value);
+        case LOGQL_MATCH_RE:
+            return lq__re_match(c->re, v);
+        case LOGQL_MATCH_NRE:
+            return !lq__re_match(c->re, v);
         }
         return false;
     }
@@ -1327,7 +1368,8 @@ static void stage_decolorize(run *r)
     pcre2_match_data *md = pcre2_match_data_create_from_pattern(r->p->ansi, NULL);
     if (!md)
         return;
-    if (pcre2_match(r->p->ansi, (PCRE2_SPTR)(r->line.ptr ? r->line.ptr : ""), r->line.len, 0, 0, md, NULL) <= 0) {
+    if (pcre2_match(r->p->ansi, (PCRE2_SPTR)(r->line.ptr ? r->line.ptr : ""), r->line.len, 0, 0, md,
+                    NULL) <= 0) {
         pcre2_match_data_free(md);
         return;
     }
@@ -1356,18 +1398,40 @@ static void stage_decolorize(run *r)
 static bool run_stage(run *r, const cstage *c)
 {
     switch (c->st->kind) {
-    case LOGQL_STAGE_LINE_FILTER: return line_filter(c, r->line);
-    case LOGQL_STAGE_JSON: stage_json(r, c); return true;
-    case LOGQL_STAGE_LOGFMT: stage_logfmt(r, c); return true;
-    case LOGQL_STAGE_REGEXP: stage_regexp(r, c); return true;
-    case LOGQL_STAGE_PATTERN: stage_pattern(r, c); return true;
-    case LOGQL_STAGE_UNPACK: stage_unpack(r); return true;
-    case LOGQL_STAGE_LABEL_FILTER: return eval_lf(r, c->filter);
-    case LOGQL_STAGE_LINE_FORMAT: stage_line_format(r, c); return true;
-    case LOGQL_STAGE_LABEL_FORMAT: stage_label_format(r, c); return true;
-    case LOGQL_STAGE_DROP: stage_drop_keep(r, c, false); return true;
-    case LOGQL_STAGE_KEEP: stage_drop_keep(r, c, true); return true;
-    case LOGQL_STAGE_DECOLORIZE: stage_decolorize(r); return true;
+    case LOGQL_STAGE_LINE_FILTER:
+        return line_filter(c, r->line);
+    case LOGQL_STAGE_JSON:
+        stage_json(r, c);
+        return true;
+    case LOGQL_STAGE_LOGFMT:
+        stage_logfmt(r, c);
+        return true;
+    case LOGQL_STAGE_REGEXP:
+        stage_regexp(r, c);
+        return true;
+    case LOGQL_STAGE_PATTERN:
+        stage_pattern(r, c);
+        return true;
+    case LOGQL_STAGE_UNPACK:
+        stage_unpack(r);
+        return true;
+    case LOGQL_STAGE_LABEL_FILTER:
+        return eval_lf(r, c->filter);
+    case LOGQL_STAGE_LINE_FORMAT:
+        stage_line_format(r, c);
+        return true;
+    case LOGQL_STAGE_LABEL_FORMAT:
+        stage_label_format(r, c);
+        return true;
+    case LOGQL_STAGE_DROP:
+        stage_drop_keep(r, c, false);
+        return true;
+    case LOGQL_STAGE_KEEP:
+        stage_drop_keep(r, c, true);
+        return true;
+    case LOGQL_STAGE_DECOLORIZE:
+        stage_decolorize(r);
+        return true;
     }
     return true;
 }
@@ -1403,7 +1467,8 @@ bool lq_pipeline_run(lq_pipeline *p, const lq_entry *in, ig_arena *scratch, lq_o
         double x = 0;
         int rc;
         const char *what;
-        if (p->unwrap->conv == LOGQL_UNWRAP_DURATION || p->unwrap->conv == LOGQL_UNWRAP_DURATION_SECONDS) {
+        if (p->unwrap->conv == LOGQL_UNWRAP_DURATION ||
+            p->unwrap->conv == LOGQL_UNWRAP_DURATION_SECONDS) {
             rc = lq__parse_go_duration(v, &x);
             x /= 1e9;
             what = "time: invalid duration ";
@@ -1419,7 +1484,8 @@ bool lq_pipeline_run(lq_pipeline *p, const lq_entry *in, ig_arena *scratch, lq_o
             ig_buf_init(&b, 512);
             ig_buf_append_cstr(&b, what);
             lq__quote(&b, v.len > 100 ? (ig_str){v.ptr, 100} : v);
-            if (p->unwrap->conv != LOGQL_UNWRAP_DURATION && p->unwrap->conv != LOGQL_UNWRAP_DURATION_SECONDS)
+            if (p->unwrap->conv != LOGQL_UNWRAP_DURATION &&
+                p->unwrap->conv != LOGQL_UNWRAP_DURATION_SECONDS)
                 ig_buf_append_cstr(&b, ": invalid syntax");
             set_err(&r, "SampleExtractionErr", ig_buf_str(&b));
             ig_buf_free(&b);

@@ -34,9 +34,9 @@
 /* ---- column helpers ------------------------------------------------------------------ */
 
 typedef struct fcol {
-    int col;            /* leaf column index, -1 when the file lacks it */
+    int col; /* leaf column index, -1 when the file lacks it */
     pq_colvec v;
-    int32_t *row_val;   /* per row: value index, -1 null */
+    int32_t *row_val; /* per row: value index, -1 null */
     size_t cap_rows;
 } fcol;
 
@@ -158,8 +158,8 @@ static size_t mcol_row(const mcol *m, size_t row, lq_label *out, size_t max)
     size_t n = 0;
     for (uint32_t e = m->row_start[row]; e < m->row_start[row + 1] && n < max; e++) {
         out[n].name = pq_colvec_bytes(&m->k.v, (size_t)m->key_idx[e]);
-        out[n].value = m->val_idx[e] >= 0 ? pq_colvec_bytes(&m->v.v, (size_t)m->val_idx[e])
-                                          : IG_STR("");
+        out[n].value =
+            m->val_idx[e] >= 0 ? pq_colvec_bytes(&m->v.v, (size_t)m->val_idx[e]) : IG_STR("");
         n++;
     }
     return n;
@@ -167,20 +167,43 @@ static size_t mcol_row(const mcol *m, size_t row, lq_label *out, size_t max)
 
 /* ---- OTLP mapping -------------------------------------------------------------------- */
 
-static const char *const INDEX_ATTRS[] = {
-    "service.name", "service.namespace", "service.instance.id", "deployment.environment",
-    "deployment.environment.name", "cloud.region", "cloud.availability_zone", "k8s.cluster.name",
-    "k8s.namespace.name", "k8s.pod.name", "k8s.container.name", "container.name",
-    "k8s.replicaset.name", "k8s.deployment.name", "k8s.statefulset.name", "k8s.daemonset.name",
-    "k8s.cronjob.name", "k8s.job.name"};
+static const char *const INDEX_ATTRS[] = {"service.name",
+                                          "service.namespace",
+                                          "service.instance.id",
+                                          "deployment.environment",
+                                          "deployment.environment.name",
+                                          "cloud.region",
+                                          "cloud.availability_zone",
+                                          "k8s.cluster.name",
+                                          "k8s.namespace.name",
+                                          "k8s.pod.name",
+                                          "k8s.container.name",
+                                          "container.name",
+                                          "k8s.replicaset.name",
+                                          "k8s.deployment.name",
+                                          "k8s.statefulset.name",
+                                          "k8s.daemonset.name",
+                                          "k8s.cronjob.name",
+                                          "k8s.job.name"};
 
-static const char *const SERVICE_DISCOVERY[] = {
-    "service", "app", "application", "app_name", "name", "app_kubernetes_io_name", "container",
-    "container_name", "k8s_container_name", "component", "workload", "job", "k8s_job_name"};
+static const char *const SERVICE_DISCOVERY[] = {"service",
+                                                "app",
+                                                "application",
+                                                "app_name",
+                                                "name",
+                                                "app_kubernetes_io_name",
+                                                "container",
+                                                "container_name",
+                                                "k8s_container_name",
+                                                "component",
+                                                "workload",
+                                                "job",
+                                                "k8s_job_name"};
 
 static const char *const LEVEL_FIELDS[] = {
-    "level", "LEVEL", "Level", "log.level", "log_level", "severity", "SEVERITY", "Severity",
-    "SeverityText", "lvl", "LVL", "Lvl", "severity_text", "Severity_Text", "SEVERITY_TEXT"};
+    "level",    "LEVEL",    "Level",         "log.level",     "log_level",
+    "severity", "SEVERITY", "Severity",      "SeverityText",  "lvl",
+    "LVL",      "Lvl",      "severity_text", "Severity_Text", "SEVERITY_TEXT"};
 
 static bool is_index_attr(ig_str k)
 {
@@ -194,9 +217,10 @@ static const char *norm_level(ig_str v)
 {
     static const struct {
         const char *in, *out;
-    } T[] = {{"trace", "trace"}, {"trc", "trace"}, {"debug", "debug"}, {"dbg", "debug"},
-             {"info", "info"}, {"inf", "info"}, {"information", "info"}, {"warn", "warn"},
-             {"wrn", "warn"}, {"warning", "warn"}, {"error", "error"}, {"err", "error"},
+    } T[] = {{"trace", "trace"},       {"trc", "trace"},   {"debug", "debug"},
+             {"dbg", "debug"},         {"info", "info"},   {"inf", "info"},
+             {"information", "info"},  {"warn", "warn"},   {"wrn", "warn"},
+             {"warning", "warn"},      {"error", "error"}, {"err", "error"},
              {"critical", "critical"}, {"fatal", "fatal"}};
     for (size_t i = 0; i < sizeof T / sizeof T[0]; i++)
         if (ig_str_case_eq(v, T[i].in))
@@ -209,7 +233,7 @@ static bool word_at(ig_str line, size_t i, size_t n)
     bool lb = i == 0 || !((line.ptr[i - 1] >= 'a' && line.ptr[i - 1] <= 'z') ||
                           (line.ptr[i - 1] >= 'A' && line.ptr[i - 1] <= 'Z'));
     bool rb = i + n >= line.len || !((line.ptr[i + n] >= 'a' && line.ptr[i + n] <= 'z') ||
-                                      (line.ptr[i + n] >= 'A' && line.ptr[i + n] <= 'Z'));
+                                     (line.ptr[i + n] >= 'A' && line.ptr[i + n] <= 'Z'));
     return lb && rb;
 }
 
@@ -217,7 +241,8 @@ static bool word_at(ig_str line, size_t i, size_t n)
  * word-bounded level keyword, else "unknown". */
 static ig_str level_from_line(ig_str line)
 {
-    static const char *const keys[] = {"level=", "\"level\":\"", "lvl=", "severity=", "\"severity\":\""};
+    static const char *const keys[] = {"level=", "\"level\":\"",
+                                       "lvl=", "severity=", "\"severity\":\""};
     for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
         size_t kl = strlen(keys[k]);
         const char *p = line.len >= kl ? memmem(line.ptr, line.len, keys[k], kl) : NULL;
@@ -232,11 +257,11 @@ static ig_str level_from_line(ig_str line)
     }
     static const struct {
         const char *w, *lvl;
-    } W[] = {{"trace", "trace"}, {"debug", "debug"}, {"info", "info"}, {"warn", "warn"},
+    } W[] = {{"trace", "trace"},  {"debug", "debug"}, {"info", "info"},         {"warn", "warn"},
              {"warning", "warn"}, {"error", "error"}, {"critical", "critical"}, {"fatal", "fatal"},
-             {"TRACE", "trace"}, {"DEBUG", "debug"}, {"INFO", "info"}, {"WARN", "warn"},
+             {"TRACE", "trace"},  {"DEBUG", "debug"}, {"INFO", "info"},         {"WARN", "warn"},
              {"WARNING", "warn"}, {"ERROR", "error"}, {"CRITICAL", "critical"}, {"FATAL", "fatal"},
-             {"Trace", "trace"}, {"Debug", "debug"}, {"Info", "info"}, {"Warn", "warn"},
+             {"Trace", "trace"},  {"Debug", "debug"}, {"Info", "info"},         {"Warn", "warn"},
              {"Warning", "warn"}, {"Error", "error"}, {"Critical", "critical"}, {"Fatal", "fatal"}};
     size_t best = SIZE_MAX;
     const char *lvl = "unknown";
@@ -283,15 +308,42 @@ static ig_str i64s(ig_arena *a, int64_t v)
 /* ---- the scan ------------------------------------------------------------------------- */
 
 enum {
-    C_TENANT, C_ACCOUNT, C_TS, C_BODY, C_SOURCE, C_SERVICE, C_OBSERVED, C_TRACE, C_SPAN,
-    C_SEVNUM, C_SEVTEXT, C_EVENT, C_FLAGS, C_DROPPED, C_SCOPE_NAME, C_SCOPE_VERSION,
-    C_SCOPE_DROPPED, C_NFLAT
+    C_TENANT,
+    C_ACCOUNT,
+    C_TS,
+    C_BODY,
+    C_SOURCE,
+    C_SERVICE,
+    C_OBSERVED,
+    C_TRACE,
+    C_SPAN,
+    C_SEVNUM,
+    C_SEVTEXT,
+    C_EVENT,
+    C_FLAGS,
+    C_DROPPED,
+    C_SCOPE_NAME,
+    C_SCOPE_VERSION,
+    C_SCOPE_DROPPED,
+    C_NFLAT
 };
-static const char *const FLAT[C_NFLAT] = {
-    "tenant_id", "account_id", "timestamp", "body", "source", "service_name",
-    "observed_timestamp", "trace_id", "span_id", "severity_number", "severity_text",
-    "event_name", "flags", "dropped_attributes_count", "scope_name", "scope_version",
-    "scope_dropped_attributes_count"};
+static const char *const FLAT[C_NFLAT] = {"tenant_id",
+                                          "account_id",
+                                          "timestamp",
+                                          "body",
+                                          "source",
+                                          "service_name",
+                                          "observed_timestamp",
+                                          "trace_id",
+                                          "span_id",
+                                          "severity_number",
+                                          "severity_text",
+                                          "event_name",
+                                          "flags",
+                                          "dropped_attributes_count",
+                                          "scope_name",
+                                          "scope_version",
+                                          "scope_dropped_attributes_count"};
 enum { M_RES, M_SCOPE, M_ATTR, M_N };
 static const char *const MAPS[M_N] = {"resource_attributes", "scope_attributes", "attributes"};
 
@@ -482,7 +534,8 @@ static int emit_row(scan *s, size_t j, int64_t ts_us)
         } else {
             ig_str found = IG_STR_NULL;
             for (int pass = 0; pass < 2 && !found.ptr; pass++)
-                for (size_t f = 0; f < sizeof LEVEL_FIELDS / sizeof LEVEL_FIELDS[0] && !found.ptr; f++) {
+                for (size_t f = 0; f < sizeof LEVEL_FIELDS / sizeof LEVEL_FIELDS[0] && !found.ptr;
+                     f++) {
                     ig_str v2 = lq_labels_get(pass == 0 ? &sl : &ml, ig_str_from(LEVEL_FIELDS[f]));
                     if (v2.ptr && v2.len)
                         found = v2;
@@ -591,8 +644,13 @@ static int table_scan(lq_source *src, const logql_log *log, int64_t start_ns, in
     lq_table_source *ts = src->ctx;
     if (end_ns <= start_ns)
         return 0;
-    scan s = {.ts = ts, .log = log, .start_ns = start_ns, .end_ns = end_ns, .fn = fn,
-              .fnctx = fnctx, .eb = eb};
+    scan s = {.ts = ts,
+              .log = log,
+              .start_ns = start_ns,
+              .end_ns = end_ns,
+              .fn = fn,
+              .fnctx = fnctx,
+              .eb = eb};
     ig_arena_init(&s.a, SCAN_ARENA_CAP);
     ig_arena_init(&s.row, ROW_ARENA_CAP);
     int rc = lq__matchers_new(log->matchers, log->n_matchers, &s.a, &s.ms, eb);
@@ -626,15 +684,20 @@ static int table_scan(lq_source *src, const logql_log *log, int64_t start_ns, in
     ig_plan_pred pred;
     size_t npred = 0;
     for (size_t i = 0; i < log->n_matchers; i++)
-        if (log->matchers[i].op == LOGQL_MATCH_EQ && ig_str_eq_cstr(log->matchers[i].name, "service_name") &&
-            log->matchers[i].value.len) {
-            pred = (ig_plan_pred){.column = "service_name", .op = PQ_OP_EQ, .s = log->matchers[i].value};
+        if (log->matchers[i].op == LOGQL_MATCH_EQ &&
+            ig_str_eq_cstr(log->matchers[i].name, "service_name") && log->matchers[i].value.len) {
+            pred = (ig_plan_pred){
+                .column = "service_name", .op = PQ_OP_EQ, .s = log->matchers[i].value};
             npred = 1;
         }
     int64_t start_us = start_ns / 1000 - (start_ns % 1000 < 0);
     int64_t end_us = end_ns / 1000 + (end_ns % 1000 > 0);
-    ig_plan_req req = {.table = IG_TABLE_LOGS, .tenant = ts->tenant, .account = ts->account,
-                       .start_us = start_us, .end_us = end_us, .preds = npred ? &pred : NULL,
+    ig_plan_req req = {.table = IG_TABLE_LOGS,
+                       .tenant = ts->tenant,
+                       .account = ts->account,
+                       .start_us = start_us,
+                       .end_us = end_us,
+                       .preds = npred ? &pred : NULL,
                        .npreds = npred};
     ig_plan plan;
     rc = ig_plan_scan(ts->cat, ts->store, &req, &plan, eb);

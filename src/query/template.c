@@ -18,7 +18,6 @@
 #include "icegate/json.h"
 #include "template.h"
 
-
 #define OUT_CAP (1u << 20) /* one rendered template */
 
 /* ---- values ------------------------------------------------------------------------ */
@@ -40,7 +39,7 @@ typedef struct targ {
     int64_t i;
     double f;
     bool b;
-    int fn;  /* FUNC */
+    int fn; /* FUNC */
     tpipe *pipe;
     pcre2_code *re; /* FUNC with a literal regexp first argument (precompiled) */
 } targ;
@@ -67,14 +66,74 @@ struct lq_tmpl {
 
 /* ---- functions --------------------------------------------------------------------- */
 enum {
-    F_TOLOWER, F_TOUPPER, F_LOWER, F_UPPER, F_TITLE, F_REPLACE_GO, F_REPLACE, F_TRIM_GO,
-    F_TRIMLEFT, F_TRIMRIGHT, F_TRIMPREFIX_GO, F_TRIMSUFFIX_GO, F_TRIMSPACE, F_TRIM, F_TRIMALL,
-    F_TRIMPREFIX, F_TRIMSUFFIX, F_RE_REPLACE_ALL, F_RE_REPLACE_ALL_LIT, F_COUNT, F_DEFAULT,
-    F_PRINTF, F_PRINT, F_LEN, F_CONTAINS, F_HASPREFIX, F_HASSUFFIX, F_LINE, F_TIMESTAMP,
-    F_UNIXEPOCH, F_UNIXEPOCH_MS, F_UNIXEPOCH_NS, F_EQ, F_NE, F_LT, F_LE, F_GT, F_GE, F_AND,
-    F_OR, F_NOT, F_INT, F_FLOAT64, F_ADD, F_SUB, F_MUL, F_DIV, F_MOD, F_ADDF, F_SUBF, F_MULF,
-    F_DIVF, F_MAX, F_MIN, F_MAXF, F_MINF, F_CEIL, F_FLOOR, F_ROUND, F_REPEAT, F_SUBSTR,
-    F_TRUNC, F_ALIGNLEFT, F_ALIGNRIGHT, F_B64ENC, F_B64DEC, F_URLENCODE, F_URLDECODE,
+    F_TOLOWER,
+    F_TOUPPER,
+    F_LOWER,
+    F_UPPER,
+    F_TITLE,
+    F_REPLACE_GO,
+    F_REPLACE,
+    F_TRIM_GO,
+    F_TRIMLEFT,
+    F_TRIMRIGHT,
+    F_TRIMPREFIX_GO,
+    F_TRIMSUFFIX_GO,
+    F_TRIMSPACE,
+    F_TRIM,
+    F_TRIMALL,
+    F_TRIMPREFIX,
+    F_TRIMSUFFIX,
+    F_RE_REPLACE_ALL,
+    F_RE_REPLACE_ALL_LIT,
+    F_COUNT,
+    F_DEFAULT,
+    F_PRINTF,
+    F_PRINT,
+    F_LEN,
+    F_CONTAINS,
+    F_HASPREFIX,
+    F_HASSUFFIX,
+    F_LINE,
+    F_TIMESTAMP,
+    F_UNIXEPOCH,
+    F_UNIXEPOCH_MS,
+    F_UNIXEPOCH_NS,
+    F_EQ,
+    F_NE,
+    F_LT,
+    F_LE,
+    F_GT,
+    F_GE,
+    F_AND,
+    F_OR,
+    F_NOT,
+    F_INT,
+    F_FLOAT64,
+    F_ADD,
+    F_SUB,
+    F_MUL,
+    F_DIV,
+    F_MOD,
+    F_ADDF,
+    F_SUBF,
+    F_MULF,
+    F_DIVF,
+    F_MAX,
+    F_MIN,
+    F_MAXF,
+    F_MINF,
+    F_CEIL,
+    F_FLOOR,
+    F_ROUND,
+    F_REPEAT,
+    F_SUBSTR,
+    F_TRUNC,
+    F_ALIGNLEFT,
+    F_ALIGNRIGHT,
+    F_B64ENC,
+    F_B64DEC,
+    F_URLENCODE,
+    F_URLDECODE,
     F_UNSUPPORTED
 };
 typedef struct fdef {
@@ -83,42 +142,94 @@ typedef struct fdef {
     int min, max; /* arity (max -1: variadic) */
 } fdef;
 static const fdef FUNCS[] = {
-    {"ToLower", F_TOLOWER, 1, 1}, {"ToUpper", F_TOUPPER, 1, 1}, {"lower", F_LOWER, 1, 1},
-    {"upper", F_UPPER, 1, 1}, {"title", F_TITLE, 1, 1}, {"Title", F_TITLE, 1, 1},
-    {"Replace", F_REPLACE_GO, 4, 4}, {"replace", F_REPLACE, 3, 3}, {"Trim", F_TRIM_GO, 2, 2},
-    {"TrimLeft", F_TRIMLEFT, 2, 2}, {"TrimRight", F_TRIMRIGHT, 2, 2},
-    {"TrimPrefix", F_TRIMPREFIX_GO, 2, 2}, {"TrimSuffix", F_TRIMSUFFIX_GO, 2, 2},
-    {"TrimSpace", F_TRIMSPACE, 1, 1}, {"trim", F_TRIM, 1, 1}, {"trimAll", F_TRIMALL, 2, 2},
-    {"trimPrefix", F_TRIMPREFIX, 2, 2}, {"trimSuffix", F_TRIMSUFFIX, 2, 2},
+    {"ToLower", F_TOLOWER, 1, 1},
+    {"ToUpper", F_TOUPPER, 1, 1},
+    {"lower", F_LOWER, 1, 1},
+    {"upper", F_UPPER, 1, 1},
+    {"title", F_TITLE, 1, 1},
+    {"Title", F_TITLE, 1, 1},
+    {"Replace", F_REPLACE_GO, 4, 4},
+    {"replace", F_REPLACE, 3, 3},
+    {"Trim", F_TRIM_GO, 2, 2},
+    {"TrimLeft", F_TRIMLEFT, 2, 2},
+    {"TrimRight", F_TRIMRIGHT, 2, 2},
+    {"TrimPrefix", F_TRIMPREFIX_GO, 2, 2},
+    {"TrimSuffix", F_TRIMSUFFIX_GO, 2, 2},
+    {"TrimSpace", F_TRIMSPACE, 1, 1},
+    {"trim", F_TRIM, 1, 1},
+    {"trimAll", F_TRIMALL, 2, 2},
+    {"trimPrefix", F_TRIMPREFIX, 2, 2},
+    {"trimSuffix", F_TRIMSUFFIX, 2, 2},
     {"regexReplaceAll", F_RE_REPLACE_ALL, 3, 3},
-    {"regexReplaceAllLiteral", F_RE_REPLACE_ALL_LIT, 3, 3}, {"count", F_COUNT, 2, 2},
-    {"default", F_DEFAULT, 2, 2}, {"printf", F_PRINTF, 1, -1}, {"print", F_PRINT, 0, -1},
-    {"len", F_LEN, 1, 1}, {"contains", F_CONTAINS, 2, 2}, {"hasPrefix", F_HASPREFIX, 2, 2},
-    {"hasSuffix", F_HASSUFFIX, 2, 2}, {"__line__", F_LINE, 0, 0},
-    {"__timestamp__", F_TIMESTAMP, 0, 0}, {"unixEpoch", F_UNIXEPOCH, 1, 1},
-    {"unixEpochMillis", F_UNIXEPOCH_MS, 1, 1}, {"unixEpochNanos", F_UNIXEPOCH_NS, 1, 1},
-    {"eq", F_EQ, 2, -1}, {"ne", F_NE, 2, 2}, {"lt", F_LT, 2, 2}, {"le", F_LE, 2, 2},
-    {"gt", F_GT, 2, 2}, {"ge", F_GE, 2, 2}, {"and", F_AND, 1, -1}, {"or", F_OR, 1, -1},
-    {"not", F_NOT, 1, 1}, {"int", F_INT, 1, 1}, {"float64", F_FLOAT64, 1, 1},
-    {"add", F_ADD, 1, -1}, {"sub", F_SUB, 2, 2}, {"mul", F_MUL, 1, -1}, {"div", F_DIV, 2, 2},
-    {"mod", F_MOD, 2, 2}, {"addf", F_ADDF, 1, -1}, {"subf", F_SUBF, 1, -1},
-    {"mulf", F_MULF, 1, -1}, {"divf", F_DIVF, 1, -1}, {"max", F_MAX, 1, -1},
-    {"min", F_MIN, 1, -1}, {"maxf", F_MAXF, 1, -1}, {"minf", F_MINF, 1, -1},
-    {"ceil", F_CEIL, 1, 1}, {"floor", F_FLOOR, 1, 1}, {"round", F_ROUND, 2, 3},
-    {"repeat", F_REPEAT, 2, 2}, {"substr", F_SUBSTR, 3, 3}, {"trunc", F_TRUNC, 2, 2},
-    {"alignLeft", F_ALIGNLEFT, 2, 2}, {"alignRight", F_ALIGNRIGHT, 2, 2},
-    {"b64enc", F_B64ENC, 1, 1}, {"b64dec", F_B64DEC, 1, 1}, {"urlencode", F_URLENCODE, 1, 1},
+    {"regexReplaceAllLiteral", F_RE_REPLACE_ALL_LIT, 3, 3},
+    {"count", F_COUNT, 2, 2},
+    {"default", F_DEFAULT, 2, 2},
+    {"printf", F_PRINTF, 1, -1},
+    {"print", F_PRINT, 0, -1},
+    {"len", F_LEN, 1, 1},
+    {"contains", F_CONTAINS, 2, 2},
+    {"hasPrefix", F_HASPREFIX, 2, 2},
+    {"hasSuffix", F_HASSUFFIX, 2, 2},
+    {"__line__", F_LINE, 0, 0},
+    {"__timestamp__", F_TIMESTAMP, 0, 0},
+    {"unixEpoch", F_UNIXEPOCH, 1, 1},
+    {"unixEpochMillis", F_UNIXEPOCH_MS, 1, 1},
+    {"unixEpochNanos", F_UNIXEPOCH_NS, 1, 1},
+    {"eq", F_EQ, 2, -1},
+    {"ne", F_NE, 2, 2},
+    {"lt", F_LT, 2, 2},
+    {"le", F_LE, 2, 2},
+    {"gt", F_GT, 2, 2},
+    {"ge", F_GE, 2, 2},
+    {"and", F_AND, 1, -1},
+    {"or", F_OR, 1, -1},
+    {"not", F_NOT, 1, 1},
+    {"int", F_INT, 1, 1},
+    {"float64", F_FLOAT64, 1, 1},
+    {"add", F_ADD, 1, -1},
+    {"sub", F_SUB, 2, 2},
+    {"mul", F_MUL, 1, -1},
+    {"div", F_DIV, 2, 2},
+    {"mod", F_MOD, 2, 2},
+    {"addf", F_ADDF, 1, -1},
+    {"subf", F_SUBF, 1, -1},
+    {"mulf", F_MULF, 1, -1},
+    {"divf", F_DIVF, 1, -1},
+    {"max", F_MAX, 1, -1},
+    {"min", F_MIN, 1, -1},
+    {"maxf", F_MAXF, 1, -1},
+    {"minf", F_MINF, 1, -1},
+    {"ceil", F_CEIL, 1, 1},
+    {"floor", F_FLOOR, 1, 1},
+    {"round", F_ROUND, 2, 3},
+    {"repeat", F_REPEAT, 2, 2},
+    {"substr", F_SUBSTR, 3, 3},
+    {"trunc", F_TRUNC, 2, 2},
+    {"alignLeft", F_ALIGNLEFT, 2, 2},
+    {"alignRight", F_ALIGNRIGHT, 2, 2},
+    {"b64enc", F_B64ENC, 1, 1},
+    {"b64dec", F_B64DEC, 1, 1},
+    {"urlencode", F_URLENCODE, 1, 1},
     {"urldecode", F_URLDECODE, 1, 1},
     /* Loki template functions not built yet: IG_EUNSUPPORTED at compile time */
-    {"date", F_UNSUPPORTED, 0, -1}, {"toDate", F_UNSUPPORTED, 0, -1},
-    {"toDateInZone", F_UNSUPPORTED, 0, -1}, {"unixToTime", F_UNSUPPORTED, 0, -1},
-    {"now", F_UNSUPPORTED, 0, -1}, {"fromJson", F_UNSUPPORTED, 0, -1},
-    {"indent", F_UNSUPPORTED, 0, -1}, {"nindent", F_UNSUPPORTED, 0, -1},
-    {"bytes", F_UNSUPPORTED, 0, -1}, {"duration", F_UNSUPPORTED, 0, -1},
-    {"duration_seconds", F_UNSUPPORTED, 0, -1}, {"index", F_UNSUPPORTED, 0, -1},
-    {"slice", F_UNSUPPORTED, 0, -1}, {"println", F_UNSUPPORTED, 0, -1},
-    {"html", F_UNSUPPORTED, 0, -1}, {"js", F_UNSUPPORTED, 0, -1},
-    {"urlquery", F_UNSUPPORTED, 0, -1}, {"call", F_UNSUPPORTED, 0, -1},
+    {"date", F_UNSUPPORTED, 0, -1},
+    {"toDate", F_UNSUPPORTED, 0, -1},
+    {"toDateInZone", F_UNSUPPORTED, 0, -1},
+    {"unixToTime", F_UNSUPPORTED, 0, -1},
+    {"now", F_UNSUPPORTED, 0, -1},
+    {"fromJson", F_UNSUPPORTED, 0, -1},
+    {"indent", F_UNSUPPORTED, 0, -1},
+    {"nindent", F_UNSUPPORTED, 0, -1},
+    {"bytes", F_UNSUPPORTED, 0, -1},
+    {"duration", F_UNSUPPORTED, 0, -1},
+    {"duration_seconds", F_UNSUPPORTED, 0, -1},
+    {"index", F_UNSUPPORTED, 0, -1},
+    {"slice", F_UNSUPPORTED, 0, -1},
+    {"println", F_UNSUPPORTED, 0, -1},
+    {"html", F_UNSUPPORTED, 0, -1},
+    {"js", F_UNSUPPORTED, 0, -1},
+    {"urlquery", F_UNSUPPORTED, 0, -1},
+    {"call", F_UNSUPPORTED, 0, -1},
 };
 
 /* ---- parser ------------------------------------------------------------------------ */
@@ -167,16 +278,36 @@ static int parse_quoted(tp *p, size_t end, ig_str *out)
         if (c == '\\' && p->pos < end) {
             char e = p->src.ptr[p->pos++];
             switch (e) {
-            case 'n': c = '\n'; break;
-            case 't': c = '\t'; break;
-            case 'r': c = '\r'; break;
-            case 'a': c = '\a'; break;
-            case 'b': c = '\b'; break;
-            case 'f': c = '\f'; break;
-            case 'v': c = '\v'; break;
-            case '\\': c = '\\'; break;
-            case '"': c = '"'; break;
-            case '\'': c = '\''; break;
+            case 'n':
+                c = '\n';
+                break;
+            case 't':
+                c = '\t';
+                break;
+            case 'r':
+                c = '\r';
+                break;
+            case 'a':
+                c = '\a';
+                break;
+            case 'b':
+                c = '\b';
+                break;
+            case 'f':
+                c = '\f';
+                break;
+            case 'v':
+                c = '\v';
+                break;
+            case '\\':
+                c = '\\';
+                break;
+            case '"':
+                c = '"';
+                break;
+            case '\'':
+                c = '\'';
+                break;
             case 'x': { /* \xHH: one byte */
                 int v = 0, k = 0;
                 for (; k < 2 && p->pos < end; k++) {
@@ -368,17 +499,20 @@ static int parse_pipe(tp *p, size_t end, tpipe **out)
         tcmd *c = &pp->cmds[i];
         if (c->args[0].kind != A_FUNC) {
             if (c->n > 1)
-                return ig_err(p->eb, IG_EINVAL, "template: line:1: can't give argument to non-function");
+                return ig_err(p->eb, IG_EINVAL,
+                              "template: line:1: can't give argument to non-function");
             if (i > 0)
-                return ig_err(p->eb, IG_EINVAL, "template: line:1: non executable command in pipeline stage %zu", i + 1);
+                return ig_err(p->eb, IG_EINVAL,
+                              "template: line:1: non executable command in pipeline stage %zu",
+                              i + 1);
             continue;
         }
         const fdef *f = &FUNCS[c->args[0].fn];
         int nargs = (int)c->n - 1 + (i > 0);
         if (nargs < f->min || (f->max >= 0 && nargs > f->max))
             return ig_err(p->eb, IG_EINVAL,
-                          "template: line:1: wrong number of args for %s: want %d got %d",
-                          f->name, f->min, nargs);
+                          "template: line:1: wrong number of args for %s: want %d got %d", f->name,
+                          f->min, nargs);
         if ((f->id == F_RE_REPLACE_ALL || f->id == F_RE_REPLACE_ALL_LIT || f->id == F_COUNT) &&
             c->n > 1 && c->args[1].kind == A_STR) {
             c->args[0].re = lq__re_compile(c->args[1].s, 0, p->a, p->eb);
@@ -393,8 +527,8 @@ static int parse_pipe(tp *p, size_t end, tpipe **out)
 
 /* Finds the next action at or after pos: sets [*ab, *ae) to the action's inside and
  * open/close to the delimiters' extent. Returns false when there is none. */
-static bool next_action(ig_str s, size_t pos, size_t *open, size_t *ab, size_t *ae,
-                        size_t *close, bool *ltrim, bool *rtrim, ig_errbuf *eb, int *rc)
+static bool next_action(ig_str s, size_t pos, size_t *open, size_t *ab, size_t *ae, size_t *close,
+                        bool *ltrim, bool *rtrim, ig_errbuf *eb, int *rc)
 {
     long f = -1;
     for (size_t i = pos; i + 1 < s.len; i++)
@@ -406,7 +540,8 @@ static bool next_action(ig_str s, size_t pos, size_t *open, size_t *ab, size_t *
         return false;
     *open = (size_t)f;
     size_t b = (size_t)f + 2;
-    *ltrim = b + 1 < s.len && s.ptr[b] == '-' && (s.ptr[b + 1] == ' ' || s.ptr[b + 1] == '\t' || s.ptr[b + 1] == '\n');
+    *ltrim = b + 1 < s.len && s.ptr[b] == '-' &&
+             (s.ptr[b + 1] == ' ' || s.ptr[b + 1] == '\t' || s.ptr[b + 1] == '\n');
     if (*ltrim)
         b += 1;
     /* find the closing }} outside quotes */
@@ -465,7 +600,8 @@ static int parse_list(tp *p, size_t *pos, tnode **head, int *stop, tpipe **elif_
             return rc;
         ig_str text = {s.ptr + *pos, (found ? open : s.len) - *pos};
         if (*pending_ltrim) {
-            while (text.len && (text.ptr[0] == ' ' || text.ptr[0] == '\t' || text.ptr[0] == '\n' || text.ptr[0] == '\r'))
+            while (text.len && (text.ptr[0] == ' ' || text.ptr[0] == '\t' || text.ptr[0] == '\n' ||
+                                text.ptr[0] == '\r'))
                 text.ptr++, text.len--;
             *pending_ltrim = false;
         }
@@ -700,12 +836,18 @@ static int fmt_time(ig_buf *b, int64_t ns)
 static int v_print(ig_buf *b, const tv *v)
 {
     switch (v->t) {
-    case V_STR: return ig_buf_append_str(b, v->s);
-    case V_INT: return ig_buf_printf(b, "%lld", (long long)v->i);
-    case V_FLOAT: return lq__fmt_float(b, v->f);
-    case V_BOOL: return ig_buf_append_cstr(b, v->b ? "true" : "false");
-    case V_TIME: return fmt_time(b, v->i);
-    default: return ig_buf_append_cstr(b, "<no value>");
+    case V_STR:
+        return ig_buf_append_str(b, v->s);
+    case V_INT:
+        return ig_buf_printf(b, "%lld", (long long)v->i);
+    case V_FLOAT:
+        return lq__fmt_float(b, v->f);
+    case V_BOOL:
+        return ig_buf_append_cstr(b, v->b ? "true" : "false");
+    case V_TIME:
+        return fmt_time(b, v->i);
+    default:
+        return ig_buf_append_cstr(b, "<no value>");
     }
 }
 
@@ -736,12 +878,18 @@ static int v_to_str(tx *x, const tv *v, ig_str *out)
 static bool v_truth(const tv *v)
 {
     switch (v->t) {
-    case V_STR: return v->s.len > 0;
-    case V_INT: return v->i != 0;
-    case V_FLOAT: return v->f != 0;
-    case V_BOOL: return v->b;
-    case V_TIME: return true;
-    default: return false;
+    case V_STR:
+        return v->s.len > 0;
+    case V_INT:
+        return v->i != 0;
+    case V_FLOAT:
+        return v->f != 0;
+    case V_BOOL:
+        return v->b;
+    case V_TIME:
+        return true;
+    default:
+        return false;
     }
 }
 
@@ -751,27 +899,36 @@ static int64_t v_int(const tv *v)
     int64_t i = 0;
     double d;
     switch (v->t) {
-    case V_INT: return v->i;
-    case V_FLOAT: return (int64_t)v->f;
-    case V_BOOL: return v->b;
+    case V_INT:
+        return v->i;
+    case V_FLOAT:
+        return (int64_t)v->f;
+    case V_BOOL:
+        return v->b;
     case V_STR:
         if (ig_str_to_i64(ig_str_trim(v->s), &i) == 0)
             return i;
         if (ig_str_to_f64(ig_str_trim(v->s), &d) == 0 && isfinite(d))
             return (int64_t)d;
         return 0;
-    default: return 0;
+    default:
+        return 0;
     }
 }
 static double v_float(const tv *v)
 {
     double d = 0;
     switch (v->t) {
-    case V_INT: return (double)v->i;
-    case V_FLOAT: return v->f;
-    case V_BOOL: return v->b;
-    case V_STR: return ig_str_to_f64(ig_str_trim(v->s), &d) == 0 ? d : 0;
-    default: return 0;
+    case V_INT:
+        return (double)v->i;
+    case V_FLOAT:
+        return v->f;
+    case V_BOOL:
+        return v->b;
+    case V_STR:
+        return ig_str_to_f64(ig_str_trim(v->s), &d) == 0 ? d : 0;
+    default:
+        return 0;
     }
 }
 
@@ -981,10 +1138,20 @@ static int go_printf(tx *x, ig_str f, const tv *args, size_t n, ig_buf *b)
             } else {
                 ig_str s;
                 rc = v_to_str(x, a, &s);
-                rc = rc ? rc : ig_buf_printf(b, "%%!d(%s=%.*s)", a->t == V_STR ? "string" : a->t == V_FLOAT ? "float64" : "bool", (int)s.len, s.ptr);
+                rc = rc ? rc
+                        : ig_buf_printf(b, "%%!d(%s=%.*s)",
+                                        a->t == V_STR     ? "string"
+                                        : a->t == V_FLOAT ? "float64"
+                                                          : "bool",
+                                        (int)s.len, s.ptr);
             }
             break;
-        case 'f': case 'F': case 'e': case 'E': case 'g': case 'G':
+        case 'f':
+        case 'F':
+        case 'e':
+        case 'E':
+        case 'g':
+        case 'G':
             if (a->t == V_FLOAT || a->t == V_INT) {
                 spec[sl] = verb == 'F' ? 'f' : verb;
                 spec[sl + 1] = 0;
@@ -998,7 +1165,8 @@ static int go_printf(tx *x, ig_str f, const tv *args, size_t n, ig_buf *b)
                 rc = rc ? rc : ig_buf_printf(b, "%%!%c(string=%.*s)", verb, (int)s.len, s.ptr);
             }
             break;
-        case 's': case 'v': {
+        case 's':
+        case 'v': {
             ig_str s;
             rc = v_to_str(x, a, &s);
             memcpy(spec + sl, ".*s", 4);
@@ -1024,7 +1192,8 @@ static int go_printf(tx *x, ig_str f, const tv *args, size_t n, ig_buf *b)
             rc = rc ? rc : lq__quote(b, s);
             break;
         }
-        case 'x': case 'X':
+        case 'x':
+        case 'X':
             if (a->t == V_INT) {
                 memcpy(spec + sl, verb == 'x' ? "llx" : "llX", 4);
                 rc = ig_buf_printf(b, spec, (unsigned long long)a->i);
@@ -1059,14 +1228,29 @@ static int call(tx *x, const targ *fa, const tv *av, size_t n, tv *out);
 static int eval_arg(tx *x, const targ *a, tv *out)
 {
     switch (a->kind) {
-    case A_FIELD: *out = v_str(lq__lb_get(x->labels, a->s, NULL)); return 0;
-    case A_DOT: *out = (tv){.t = V_NIL}; return 0; /* the data map: not printable usefully */
-    case A_STR: *out = v_str(a->s); return 0;
-    case A_INT: *out = (tv){.t = V_INT, .i = a->i}; return 0;
-    case A_FLOAT: *out = (tv){.t = V_FLOAT, .f = a->f}; return 0;
-    case A_BOOL: *out = (tv){.t = V_BOOL, .b = a->b}; return 0;
-    case A_NIL: *out = (tv){.t = V_NIL}; return 0;
-    case A_PIPE: return eval_pipe(x, a->pipe, out);
+    case A_FIELD:
+        *out = v_str(lq__lb_get(x->labels, a->s, NULL));
+        return 0;
+    case A_DOT:
+        *out = (tv){.t = V_NIL};
+        return 0; /* the data map: not printable usefully */
+    case A_STR:
+        *out = v_str(a->s);
+        return 0;
+    case A_INT:
+        *out = (tv){.t = V_INT, .i = a->i};
+        return 0;
+    case A_FLOAT:
+        *out = (tv){.t = V_FLOAT, .f = a->f};
+        return 0;
+    case A_BOOL:
+        *out = (tv){.t = V_BOOL, .b = a->b};
+        return 0;
+    case A_NIL:
+        *out = (tv){.t = V_NIL};
+        return 0;
+    case A_PIPE:
+        return eval_pipe(x, a->pipe, out);
     default:
         /* a function named as an argument is called without arguments (Go) */
         if (FUNCS[a->fn].min == 0)
@@ -1074,7 +1258,6 @@ static int eval_arg(tx *x, const targ *a, tv *out)
         return xerr(x, "wrong number of args for %s: want 1 got 0", FUNCS[a->fn].name);
     }
 }
-
 
 static int call(tx *x, const targ *fa, const tv *av, size_t n, tv *out)
 {
@@ -1089,7 +1272,11 @@ static int call(tx *x, const targ *fa, const tv *av, size_t n, tv *out)
         return rc;
     *out = (tv){.t = V_STR, .s = IG_STR("")};
     switch (f->id) {
-    case F_TOLOWER: case F_LOWER: case F_TOUPPER: case F_UPPER: case F_TITLE: {
+    case F_TOLOWER:
+    case F_LOWER:
+    case F_TOUPPER:
+    case F_UPPER:
+    case F_TITLE: {
         char *o = ig_arena_alloc(x->a, s0.len + 1);
         if (!o)
             return IG_ENOMEM;
@@ -1103,32 +1290,52 @@ static int call(tx *x, const targ *fa, const tv *av, size_t n, tv *out)
             else {
                 if (word_start && c >= 'a' && c <= 'z')
                     c = (char)(c - 32);
-                word_start = c == ' ' || c == '\t' || c == '\n' || c == '-' || c == '_' ? c == ' ' || c == '\t' || c == '\n' : false;
+                word_start = c == ' ' || c == '\t' || c == '\n' || c == '-' || c == '_'
+                                 ? c == ' ' || c == '\t' || c == '\n'
+                                 : false;
             }
             o[i] = c;
         }
         *out = v_str((ig_str){o, s0.len});
         return 0;
     }
-    case F_REPLACE_GO: return replace_all(x, s0, s1, s2, v_int(&av[3]), &out->s);
-    case F_REPLACE: return replace_all(x, s2, s0, s1, -1, &out->s);
-    case F_TRIM_GO: out->s = trim_set(s0, s1, true, true); return 0;
-    case F_TRIMLEFT: out->s = trim_set(s0, s1, true, false); return 0;
-    case F_TRIMRIGHT: out->s = trim_set(s0, s1, false, true); return 0;
-    case F_TRIMSPACE: case F_TRIM: out->s = trim_set(s0, IG_STR(" \t\n\r\v\f"), true, true); return 0;
-    case F_TRIMALL: out->s = trim_set(s1, s0, true, true); return 0;
-    case F_TRIMPREFIX_GO: case F_TRIMPREFIX: {
+    case F_REPLACE_GO:
+        return replace_all(x, s0, s1, s2, v_int(&av[3]), &out->s);
+    case F_REPLACE:
+        return replace_all(x, s2, s0, s1, -1, &out->s);
+    case F_TRIM_GO:
+        out->s = trim_set(s0, s1, true, true);
+        return 0;
+    case F_TRIMLEFT:
+        out->s = trim_set(s0, s1, true, false);
+        return 0;
+    case F_TRIMRIGHT:
+        out->s = trim_set(s0, s1, false, true);
+        return 0;
+    case F_TRIMSPACE:
+    case F_TRIM:
+        out->s = trim_set(s0, IG_STR(" \t\n\r\v\f"), true, true);
+        return 0;
+    case F_TRIMALL:
+        out->s = trim_set(s1, s0, true, true);
+        return 0;
+    case F_TRIMPREFIX_GO:
+    case F_TRIMPREFIX: {
         ig_str s = f->id == F_TRIMPREFIX ? s1 : s0, pre = f->id == F_TRIMPREFIX ? s0 : s1;
         out->s = ig_str_has_prefix(s, pre) ? (ig_str){s.ptr + pre.len, s.len - pre.len} : s;
         return 0;
     }
-    case F_TRIMSUFFIX_GO: case F_TRIMSUFFIX: {
+    case F_TRIMSUFFIX_GO:
+    case F_TRIMSUFFIX: {
         ig_str s = f->id == F_TRIMSUFFIX ? s1 : s0, suf = f->id == F_TRIMSUFFIX ? s0 : s1;
         out->s = (s.len >= suf.len && memcmp(s.ptr + s.len - suf.len, suf.ptr, suf.len) == 0)
-                     ? (ig_str){s.ptr, s.len - suf.len} : s;
+                     ? (ig_str){s.ptr, s.len - suf.len}
+                     : s;
         return 0;
     }
-    case F_RE_REPLACE_ALL: case F_RE_REPLACE_ALL_LIT: case F_COUNT: {
+    case F_RE_REPLACE_ALL:
+    case F_RE_REPLACE_ALL_LIT:
+    case F_COUNT: {
         const pcre2_code *re = fa->re;
         if (!re) {
             re = lq__re_compile(s0, 0, x->a, x->eb);
@@ -1141,8 +1348,8 @@ static int call(tx *x, const targ *fa, const tv *av, size_t n, tv *out)
                 return IG_ENOMEM;
             int64_t c = 0;
             size_t pos = 0;
-            while (pos <= s1.len &&
-                   pcre2_match(re, (PCRE2_SPTR)(s1.ptr ? s1.ptr : ""), s1.len, pos, 0, md, NULL) > 0) {
+            while (pos <= s1.len && pcre2_match(re, (PCRE2_SPTR)(s1.ptr ? s1.ptr : ""), s1.len, pos,
+                                                0, md, NULL) > 0) {
                 PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
                 c++;
                 pos = ov[1] > ov[0] ? ov[1] : ov[1] + 1;
@@ -1153,8 +1360,11 @@ static int call(tx *x, const targ *fa, const tv *av, size_t n, tv *out)
         }
         return re_replace(x, re, s1, s2, f->id == F_RE_REPLACE_ALL, &out->s);
     }
-    case F_DEFAULT: *out = v_truth(&av[1]) ? av[1] : av[0]; return 0;
-    case F_PRINTF: case F_PRINT: {
+    case F_DEFAULT:
+        *out = v_truth(&av[1]) ? av[1] : av[0];
+        return 0;
+    case F_PRINTF:
+    case F_PRINT: {
         ig_buf b;
         ig_buf_init(&b, OUT_CAP);
         if (f->id == F_PRINTF) {
@@ -1171,20 +1381,35 @@ static int call(tx *x, const targ *fa, const tv *av, size_t n, tv *out)
         ig_buf_free(&b);
         return rc ? rc : (out->s.ptr ? 0 : IG_ENOMEM);
     }
-    case F_LEN: *out = (tv){.t = V_INT, .i = (int64_t)s0.len}; return 0;
+    case F_LEN:
+        *out = (tv){.t = V_INT, .i = (int64_t)s0.len};
+        return 0;
     case F_CONTAINS:
-        *out = (tv){.t = V_BOOL, .b = s0.len == 0 || (s1.len >= s0.len && memmem(s1.ptr, s1.len, s0.ptr, s0.len))};
+        *out =
+            (tv){.t = V_BOOL,
+                 .b = s0.len == 0 || (s1.len >= s0.len && memmem(s1.ptr, s1.len, s0.ptr, s0.len))};
         return 0;
-    case F_HASPREFIX: *out = (tv){.t = V_BOOL, .b = ig_str_has_prefix(s1, s0)}; return 0;
+    case F_HASPREFIX:
+        *out = (tv){.t = V_BOOL, .b = ig_str_has_prefix(s1, s0)};
+        return 0;
     case F_HASSUFFIX:
-        *out = (tv){.t = V_BOOL, .b = s1.len >= s0.len && memcmp(s1.ptr + s1.len - s0.len, s0.ptr, s0.len) == 0};
+        *out = (tv){.t = V_BOOL,
+                    .b = s1.len >= s0.len && memcmp(s1.ptr + s1.len - s0.len, s0.ptr, s0.len) == 0};
         return 0;
-    case F_LINE: *out = v_str(x->line); return 0;
-    case F_TIMESTAMP: *out = (tv){.t = V_TIME, .i = x->ts}; return 0;
-    case F_UNIXEPOCH: case F_UNIXEPOCH_MS: case F_UNIXEPOCH_NS: {
+    case F_LINE:
+        *out = v_str(x->line);
+        return 0;
+    case F_TIMESTAMP:
+        *out = (tv){.t = V_TIME, .i = x->ts};
+        return 0;
+    case F_UNIXEPOCH:
+    case F_UNIXEPOCH_MS:
+    case F_UNIXEPOCH_NS: {
         if (av[0].t != V_TIME)
             return xerr(x, "error calling %s: wrong type for value; expected time.Time", f->name);
-        int64_t ns = av[0].i, d = f->id == F_UNIXEPOCH ? 1000000000 : f->id == F_UNIXEPOCH_MS ? 1000000 : 1;
+        int64_t ns = av[0].i, d = f->id == F_UNIXEPOCH      ? 1000000000
+                                  : f->id == F_UNIXEPOCH_MS ? 1000000
+                                                            : 1;
         int64_t q = ns / d;
         if (ns % d < 0)
             q--;
@@ -1202,15 +1427,24 @@ static int call(tx *x, const targ *fa, const tv *av, size_t n, tv *out)
         *out = (tv){.t = V_BOOL, .b = any};
         return 0;
     }
-    case F_NE: case F_LT: case F_LE: case F_GT: case F_GE: {
+    case F_NE:
+    case F_LT:
+    case F_LE:
+    case F_GT:
+    case F_GE: {
         int c;
         if ((rc = v_cmp(&av[0], &av[1], &c, x)))
             return rc;
-        bool r = f->id == F_NE ? c != 0 : f->id == F_LT ? c < 0 : f->id == F_LE ? c <= 0 : f->id == F_GT ? c > 0 : c >= 0;
+        bool r = f->id == F_NE   ? c != 0
+                 : f->id == F_LT ? c < 0
+                 : f->id == F_LE ? c <= 0
+                 : f->id == F_GT ? c > 0
+                                 : c >= 0;
         *out = (tv){.t = V_BOOL, .b = r};
         return 0;
     }
-    case F_AND: case F_OR: {
+    case F_AND:
+    case F_OR: {
         size_t i = 0;
         for (; i + 1 < n; i++)
             if (v_truth(&av[i]) == (f->id == F_OR))
@@ -1218,37 +1452,66 @@ static int call(tx *x, const targ *fa, const tv *av, size_t n, tv *out)
         *out = av[i];
         return 0;
     }
-    case F_NOT: *out = (tv){.t = V_BOOL, .b = !v_truth(&av[0])}; return 0;
-    case F_INT: *out = (tv){.t = V_INT, .i = v_int(&av[0])}; return 0;
-    case F_FLOAT64: *out = (tv){.t = V_FLOAT, .f = v_float(&av[0])}; return 0;
-    case F_ADD: case F_MUL: case F_MAX: case F_MIN: {
+    case F_NOT:
+        *out = (tv){.t = V_BOOL, .b = !v_truth(&av[0])};
+        return 0;
+    case F_INT:
+        *out = (tv){.t = V_INT, .i = v_int(&av[0])};
+        return 0;
+    case F_FLOAT64:
+        *out = (tv){.t = V_FLOAT, .f = v_float(&av[0])};
+        return 0;
+    case F_ADD:
+    case F_MUL:
+    case F_MAX:
+    case F_MIN: {
         int64_t acc = v_int(&av[0]);
         for (size_t i = 1; i < n; i++) {
             int64_t v = v_int(&av[i]);
-            acc = f->id == F_ADD ? acc + v : f->id == F_MUL ? acc * v : f->id == F_MAX ? (v > acc ? v : acc) : (v < acc ? v : acc);
+            acc = f->id == F_ADD   ? acc + v
+                  : f->id == F_MUL ? acc * v
+                  : f->id == F_MAX ? (v > acc ? v : acc)
+                                   : (v < acc ? v : acc);
         }
         *out = (tv){.t = V_INT, .i = acc};
         return 0;
     }
-    case F_SUB: *out = (tv){.t = V_INT, .i = v_int(&av[0]) - v_int(&av[1])}; return 0;
-    case F_DIV: case F_MOD: {
+    case F_SUB:
+        *out = (tv){.t = V_INT, .i = v_int(&av[0]) - v_int(&av[1])};
+        return 0;
+    case F_DIV:
+    case F_MOD: {
         int64_t d = v_int(&av[1]);
         if (d == 0)
             return xerr(x, "error calling %s: integer divide by zero", f->name);
         *out = (tv){.t = V_INT, .i = f->id == F_DIV ? v_int(&av[0]) / d : v_int(&av[0]) % d};
         return 0;
     }
-    case F_ADDF: case F_SUBF: case F_MULF: case F_DIVF: case F_MAXF: case F_MINF: {
+    case F_ADDF:
+    case F_SUBF:
+    case F_MULF:
+    case F_DIVF:
+    case F_MAXF:
+    case F_MINF: {
         double acc = v_float(&av[0]);
         for (size_t i = 1; i < n; i++) {
             double v = v_float(&av[i]);
-            acc = f->id == F_ADDF ? acc + v : f->id == F_SUBF ? acc - v : f->id == F_MULF ? acc * v : f->id == F_DIVF ? acc / v : f->id == F_MAXF ? fmax(acc, v) : fmin(acc, v);
+            acc = f->id == F_ADDF   ? acc + v
+                  : f->id == F_SUBF ? acc - v
+                  : f->id == F_MULF ? acc * v
+                  : f->id == F_DIVF ? acc / v
+                  : f->id == F_MAXF ? fmax(acc, v)
+                                    : fmin(acc, v);
         }
         *out = (tv){.t = V_FLOAT, .f = acc};
         return 0;
     }
-    case F_CEIL: *out = (tv){.t = V_FLOAT, .f = ceil(v_float(&av[0]))}; return 0;
-    case F_FLOOR: *out = (tv){.t = V_FLOAT, .f = floor(v_float(&av[0]))}; return 0;
+    case F_CEIL:
+        *out = (tv){.t = V_FLOAT, .f = ceil(v_float(&av[0]))};
+        return 0;
+    case F_FLOOR:
+        *out = (tv){.t = V_FLOAT, .f = floor(v_float(&av[0]))};
+        return 0;
     case F_ROUND: {
         double v = v_float(&av[0]), p = pow(10, (double)v_int(&av[1]));
         *out = (tv){.t = V_FLOAT, .f = round(v * p) / p};
@@ -1272,7 +1535,8 @@ static int call(tx *x, const targ *fa, const tv *av, size_t n, tv *out)
         if (st < 0)
             *out = v_str((ig_str){s.ptr, en < 0 || (size_t)en > s.len ? s.len : (size_t)en});
         else if (en < 0 || (size_t)en > s.len)
-            *out = v_str((size_t)st > s.len ? IG_STR("") : (ig_str){s.ptr + st, s.len - (size_t)st});
+            *out =
+                v_str((size_t)st > s.len ? IG_STR("") : (ig_str){s.ptr + st, s.len - (size_t)st});
         else if (st > en)
             *out = v_str(IG_STR(""));
         else
@@ -1290,13 +1554,15 @@ static int call(tx *x, const targ *fa, const tv *av, size_t n, tv *out)
             *out = v_str(s);
         return 0;
     }
-    case F_ALIGNLEFT: case F_ALIGNRIGHT: {
+    case F_ALIGNLEFT:
+    case F_ALIGNRIGHT: {
         int64_t c = v_int(&av[0]);
         ig_str s = s1;
         if (c < 0 || c > OUT_CAP)
             return xerr(x, "error calling %s: bad count", f->name);
         if ((size_t)c <= s.len) {
-            *out = v_str(f->id == F_ALIGNLEFT ? (ig_str){s.ptr, (size_t)c} : (ig_str){s.ptr + s.len - (size_t)c, (size_t)c});
+            *out = v_str(f->id == F_ALIGNLEFT ? (ig_str){s.ptr, (size_t)c}
+                                              : (ig_str){s.ptr + s.len - (size_t)c, (size_t)c});
             return 0;
         }
         char *o = ig_arena_alloc(x->a, (size_t)c);
@@ -1337,7 +1603,8 @@ static int call(tx *x, const targ *fa, const tv *av, size_t n, tv *out)
         ig_buf_init(&b, OUT_CAP);
         for (size_t i = 0; i < s0.len && rc == 0; i++) {
             unsigned char c = (unsigned char)s0.ptr[i];
-            if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' || c == '~')
+            if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                c == '-' || c == '_' || c == '.' || c == '~')
                 rc = ig_buf_putc(&b, (char)c);
             else if (c == ' ')
                 rc = ig_buf_putc(&b, '+');
@@ -1349,8 +1616,11 @@ static int call(tx *x, const targ *fa, const tv *av, size_t n, tv *out)
         ig_buf_free(&b);
         return rc;
     }
-    case F_URLDECODE: out->s = ig_http_urldecode(x->a, s0, true); return out->s.ptr ? 0 : IG_ENOMEM;
-    default: break;
+    case F_URLDECODE:
+        out->s = ig_http_urldecode(x->a, s0, true);
+        return out->s.ptr ? 0 : IG_ENOMEM;
+    default:
+        break;
     }
     return xerr(x, "function %s is not supported", f->name);
 }

@@ -97,15 +97,18 @@ static const pcase CASES[] = {
     {"{a=\"1\"} |> \"<_> GET <_>\"", "a=1", NULL, "1.2.3.4 GET /x", "{a=\"1\"} 1.2.3.4 GET /x"},
     {"{a=\"1\"} |> \"GET <_>\"", "a=1", NULL, "1.2.3.4 GET /x", "DROP"},
     {"{a=\"1\"} !> \"<_> 500\"", "a=1", NULL, "GET 500", "DROP"},
-    {"{a=\"1\"} |= ip(\"10.0.0.0/8\")", "a=1", NULL, "from 10.1.2.3: ok", "{a=\"1\"} from 10.1.2.3: ok"},
+    {"{a=\"1\"} |= ip(\"10.0.0.0/8\")", "a=1", NULL, "from 10.1.2.3: ok",
+     "{a=\"1\"} from 10.1.2.3: ok"},
     {"{a=\"1\"} |= ip(\"10.0.0.0/8\")", "a=1", NULL, "from 11.1.2.3: ok", "DROP"},
     {"{a=\"1\"} != ip(\"192.168.0.1-192.168.0.9\")", "a=1", NULL, "ip=192.168.0.5", "DROP"},
     /* json */
-    {"{a=\"1\"} | json", "a=1", NULL, "{\"x\":{\"y\":1,\"z\":[1]},\"b\":true,\"n\":null,\"s\":\"t\"}",
+    {"{a=\"1\"} | json", "a=1", NULL,
+     "{\"x\":{\"y\":1,\"z\":[1]},\"b\":true,\"n\":null,\"s\":\"t\"}",
      "{a=\"1\", b=\"true\", s=\"t\", x_y=\"1\"} "},
     {"{a=\"1\"} | json", "a=1", NULL, "{\"a\":\"p\",\"1x\":\"q\",\"a.b\":\"r\"}",
      "{_1x=\"q\", a=\"1\", a_b=\"r\", a_extracted=\"p\"} "},
-    {"{a=\"1\"} | json", "a=1", NULL, "not json", "{__error__=\"JSONParserErr\", __error_details__=* a=\"1\"} "},
+    {"{a=\"1\"} | json", "a=1", NULL, "not json",
+     "{__error__=\"JSONParserErr\", __error_details__=* a=\"1\"} "},
     {"{a=\"1\"} | json v=\"x.y[1]\", o=\"x\", m=\"nope\"", "a=1", NULL, "{\"x\":{\"y\":[5,6]}}",
      "{a=\"1\", m=\"\", o=\"{\\\"y\\\":[5,6]}\", v=\"6\"} "},
     {"{a=\"1\"} | json | __error__=\"\"", "a=1", NULL, "oops", "DROP"},
@@ -115,13 +118,15 @@ static const pcase CASES[] = {
     {"{a=\"1\"} | logfmt --keep-empty", "a=1", NULL, "x= y=2", "{a=\"1\", x=\"\", y=\"2\"} "},
     {"{a=\"1\"} | logfmt --strict", "a=1", NULL, "x=1 =2",
      "{__error__=\"LogfmtParserErr\", __error_details__=* a=\"1\", x=\"1\"} "},
-    {"{a=\"1\"} | logfmt lvl=\"level\"", "a=1", NULL, "level=warn other=1", "{a=\"1\", lvl=\"warn\"} "},
+    {"{a=\"1\"} | logfmt lvl=\"level\"", "a=1", NULL, "level=warn other=1",
+     "{a=\"1\", lvl=\"warn\"} "},
     {"{a=\"1\"} | logfmt", "a=1", "a=m", "a=p", "{a=\"1\", a_extracted=\"p\"} "},
     /* regexp, pattern, unpack */
     {"{a=\"1\"} | regexp \"(?P<method>\\\\w+) (?P<path>\\\\S+)\"", "a=1", NULL, "GET /x 200",
      "{a=\"1\", method=\"GET\", path=\"/x\"} "},
     {"{a=\"1\"} | pattern \"<ip> - <_> \\\"<method> <uri>\\\" <status>\"", "a=1", NULL,
-     "1.1.1.1 - u \"GET /a\" 404 extra", "{a=\"1\", ip=\"1.1.1.1\", method=\"GET\", status=\"404 extra\", uri=\"/a\"} "},
+     "1.1.1.1 - u \"GET /a\" 404 extra",
+     "{a=\"1\", ip=\"1.1.1.1\", method=\"GET\", status=\"404 extra\", uri=\"/a\"} "},
     {"{a=\"1\"} | unpack", "a=1", NULL, "{\"_entry\":\"the line\",\"k\":\"v\",\"n\":1}",
      "{a=\"1\", k=\"v\"} the line"},
     /* label filters */
@@ -133,31 +138,37 @@ static const pcase CASES[] = {
     {"{a=\"1\"} | logfmt | d > 1s", "a=1", NULL, "d=1500ms", "{a=\"1\", d=\"1500ms\"} "},
     {"{a=\"1\"} | logfmt | d > 1s", "a=1", NULL, "d=999ms", "DROP"},
     {"{a=\"1\"} | logfmt | size >= 1KB", "a=1", NULL, "size=1.5kB", "{a=\"1\", size=\"1.5kB\"} "},
-    {"{a=\"1\"} | logfmt | x=\"1\" or y=\"2\"", "a=1", NULL, "x=0 y=2", "{a=\"1\", x=\"0\", y=\"2\"} "},
+    {"{a=\"1\"} | logfmt | x=\"1\" or y=\"2\"", "a=1", NULL, "x=0 y=2",
+     "{a=\"1\", x=\"0\", y=\"2\"} "},
     {"{a=\"1\"} | logfmt | x=\"1\" and y=\"2\"", "a=1", NULL, "x=0 y=2", "DROP"},
     {"{a=\"1\"} | logfmt | x=~\"a.*\"", "a=1", NULL, "x=abc", "{a=\"1\", x=\"abc\"} "},
     {"{a=\"1\"} | logfmt | x=~\"b\"", "a=1", NULL, "x=abc", "DROP"},
-    {"{a=\"1\"} | logfmt | addr = ip(\"10.0.0.0/8\")", "a=1", NULL, "addr=10.9.9.9", "{a=\"1\", addr=\"10.9.9.9\"} "},
+    {"{a=\"1\"} | logfmt | addr = ip(\"10.0.0.0/8\")", "a=1", NULL, "addr=10.9.9.9",
+     "{a=\"1\", addr=\"10.9.9.9\"} "},
     {"{a=\"1\"} | nope=\"\"", "a=1", NULL, "l", "{a=\"1\"} l"},
     /* formatters */
-    {"{a=\"1\"} | logfmt | line_format \"{{.x}}-{{ .a | ToUpper }}-{{.missing}}\"", "a=1", NULL, "x=ab",
-     "{a=\"1\", x=\"ab\"} ab-1-"},
-    {"{a=\"1\"} | line_format `{{ __line__ | upper }} {{ \"x\" | printf \"%s!\" }}`", "a=1", NULL, "hi",
-     "{a=\"1\"} HI x!"},
-    {"{a=\"1\"} | logfmt | line_format \"{{if eq .x \\\"1\\\"}}one{{else if eq .x \\\"2\\\"}}two{{else}}other{{end}}\"",
+    {"{a=\"1\"} | logfmt | line_format \"{{.x}}-{{ .a | ToUpper }}-{{.missing}}\"", "a=1", NULL,
+     "x=ab", "{a=\"1\", x=\"ab\"} ab-1-"},
+    {"{a=\"1\"} | line_format `{{ __line__ | upper }} {{ \"x\" | printf \"%s!\" }}`", "a=1", NULL,
+     "hi", "{a=\"1\"} HI x!"},
+    {"{a=\"1\"} | logfmt | line_format \"{{if eq .x \\\"1\\\"}}one{{else if eq .x "
+     "\\\"2\\\"}}two{{else}}other{{end}}\"",
      "a=1", NULL, "x=2", "{a=\"1\", x=\"2\"} two"},
-    {"{a=\"1\"} | line_format \"{{ regexReplaceAll \\\"(a+)\\\" __line__ \\\"<$1>\\\" }}\"", "a=1", NULL, "baab",
-     "{a=\"1\"} b<aa>b"},
-    {"{a=\"1\"} | line_format \"{{ __timestamp__ | unixEpoch }} {{ len __line__ }} {{ add 1 2 }}\"", "a=1", NULL,
-     "abc", "{a=\"1\"} 1700000000 3 3"},
-    {"{a=\"1\"} | line_format \"{{ __timestamp__ }}\"", "a=1", NULL, "x", "{a=\"1\"} 2023-11-14 22:13:20.5 +0000 UTC"},
-    {"{a=\"1\"} | line_format \"{{ .a | replace \\\"1\\\" \\\"one\\\" | trimSuffix \\\"e\\\" | default \\\"z\\\" }}\"",
+    {"{a=\"1\"} | line_format \"{{ regexReplaceAll \\\"(a+)\\\" __line__ \\\"<$1>\\\" }}\"", "a=1",
+     NULL, "baab", "{a=\"1\"} b<aa>b"},
+    {"{a=\"1\"} | line_format \"{{ __timestamp__ | unixEpoch }} {{ len __line__ }} {{ add 1 2 }}\"",
+     "a=1", NULL, "abc", "{a=\"1\"} 1700000000 3 3"},
+    {"{a=\"1\"} | line_format \"{{ __timestamp__ }}\"", "a=1", NULL, "x",
+     "{a=\"1\"} 2023-11-14 22:13:20.5 +0000 UTC"},
+    {"{a=\"1\"} | line_format \"{{ .a | replace \\\"1\\\" \\\"one\\\" | trimSuffix \\\"e\\\" | "
+     "default \\\"z\\\" }}\"",
      "a=1", NULL, "x", "{a=\"1\"} on"},
     {"{a=\"1\"} | label_format b=a, c=\"{{.a}}x\"", "a=1", NULL, "l", "{b=\"1\", c=\"1x\"} l"},
     {"{a=\"1\"} | logfmt | drop x", "a=1", NULL, "x=1 y=2", "{a=\"1\", y=\"2\"} "},
     {"{a=\"1\"} | logfmt | drop x=\"2\"", "a=1", NULL, "x=1 y=2", "{a=\"1\", x=\"1\", y=\"2\"} "},
     {"{a=\"1\"} | logfmt | keep y", "a=1", NULL, "x=1 y=2", "{y=\"2\"} "},
-    {"{a=\"1\"} | json | keep a", "a=1", NULL, "bad", "{__error__=\"JSONParserErr\", __error_details__=* a=\"1\"} "},
+    {"{a=\"1\"} | json | keep a", "a=1", NULL, "bad",
+     "{__error__=\"JSONParserErr\", __error_details__=* a=\"1\"} "},
     {"{a=\"1\"} | decolorize", "a=1", NULL, "\x1b[31mred\x1b[0m text", "{a=\"1\"} red text"},
     /* structured metadata behaves like labels */
     {"{a=\"1\"} | trace_id=\"abc\"", "a=1", "trace_id=abc", "l", "{a=\"1\", trace_id=\"abc\"} l"},
@@ -208,8 +219,10 @@ static void test_pipeline_cases(void **state)
             ig_arena_free(&a);
             continue;
         }
-        lq_entry in = {.ts_ns = 1700000000500000000, .line = ig_str_from(c->line),
-                       .stream = parse_kv(&a, c->stream), .meta = parse_kv(&a, c->meta)};
+        lq_entry in = {.ts_ns = 1700000000500000000,
+                       .line = ig_str_from(c->line),
+                       .stream = parse_kv(&a, c->stream),
+                       .meta = parse_kv(&a, c->meta)};
         ig_arena scratch;
         ig_arena_init(&scratch, 1 << 20);
         lq_out o;
@@ -233,7 +246,8 @@ static void test_pipeline_cases(void **state)
         if (star)
             memmove(star + 19, star + 20, strlen(star + 20) + 1);
         if (strcmp(got, want) != 0) {
-            printf("case %zu: %s\n  line: %s\n  want: %s\n  got:  %s\n", i, c->query, c->line, want, got);
+            printf("case %zu: %s\n  line: %s\n  want: %s\n  got:  %s\n", i, c->query, c->line, want,
+                   got);
             failed++;
         }
         ig_buf_free(&b);
@@ -253,11 +267,15 @@ static void test_unwrap(void **state)
         const char *err;
     } U[] = {
         {"sum_over_time({a=\"1\"} | logfmt | unwrap x [1m])", "x=1.5", true, true, 1.5, NULL},
-        {"sum_over_time({a=\"1\"} | logfmt | unwrap duration(d) [1m])", "d=1m30s", true, true, 90, NULL},
-        {"sum_over_time({a=\"1\"} | logfmt | unwrap bytes(b) [1m])", "b=2KiB", true, true, 2048, NULL},
+        {"sum_over_time({a=\"1\"} | logfmt | unwrap duration(d) [1m])", "d=1m30s", true, true, 90,
+         NULL},
+        {"sum_over_time({a=\"1\"} | logfmt | unwrap bytes(b) [1m])", "b=2KiB", true, true, 2048,
+         NULL},
         {"sum_over_time({a=\"1\"} | logfmt | unwrap x [1m])", "y=1", false, false, 0, NULL},
-        {"sum_over_time({a=\"1\"} | logfmt | unwrap x [1m])", "x=abc", true, false, 0, "SampleExtractionErr"},
-        {"sum_over_time({a=\"1\"} | logfmt | unwrap x | __error__=\"\" [1m])", "x=abc", false, false, 0, NULL},
+        {"sum_over_time({a=\"1\"} | logfmt | unwrap x [1m])", "x=abc", true, false, 0,
+         "SampleExtractionErr"},
+        {"sum_over_time({a=\"1\"} | logfmt | unwrap x | __error__=\"\" [1m])", "x=abc", false,
+         false, 0, NULL},
     };
     for (size_t i = 0; i < sizeof U / sizeof U[0]; i++) {
         ig_arena a;
@@ -298,7 +316,8 @@ static void test_unsupported_template(void **state)
     lq_pipeline *p;
     assert_int_equal(lq_pipeline_new(&e->u.log, &a, &p, &eb), IG_EUNSUPPORTED);
     assert_non_null(strstr(eb.msg, "now"));
-    assert_int_equal(logql_parse(IG_STR("{a=\"1\"} | line_format \"{{ nosuchfn }}\""), &a, &e, &eb), 0);
+    assert_int_equal(logql_parse(IG_STR("{a=\"1\"} | line_format \"{{ nosuchfn }}\""), &a, &e, &eb),
+                     0);
     assert_int_equal(lq_pipeline_new(&e->u.log, &a, &p, &eb), IG_EINVAL);
     assert_non_null(strstr(eb.msg, "function \"nosuchfn\" not defined"));
     ig_arena_free(&a);
@@ -310,8 +329,16 @@ static void test_fmt_float(void **state)
     struct {
         double v;
         const char *s;
-    } F[] = {{1, "1"}, {1.5, "1.5"}, {0.1, "0.1"}, {1e6, "1e+06"}, {123456, "123456"},
-             {1e21, "1e+21"}, {1234567, "1.234567e+06"}, {0.0001, "0.0001"}, {0.00001, "1e-05"}, {-2.25, "-2.25"}};
+    } F[] = {{1, "1"},
+             {1.5, "1.5"},
+             {0.1, "0.1"},
+             {1e6, "1e+06"},
+             {123456, "123456"},
+             {1e21, "1e+21"},
+             {1234567, "1.234567e+06"},
+             {0.0001, "0.0001"},
+             {0.00001, "1e-05"},
+             {-2.25, "-2.25"}};
     for (size_t i = 0; i < sizeof F / sizeof F[0]; i++) {
         ig_buf b;
         ig_buf_init(&b, 0);
@@ -324,10 +351,8 @@ static void test_fmt_float(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_labels),
-        cmocka_unit_test(test_pipeline_cases),
-        cmocka_unit_test(test_unwrap),
-        cmocka_unit_test(test_unsupported_template),
+        cmocka_unit_test(test_labels),    cmocka_unit_test(test_pipeline_cases),
+        cmocka_unit_test(test_unwrap),    cmocka_unit_test(test_unsupported_template),
         cmocka_unit_test(test_fmt_float),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
