@@ -127,6 +127,8 @@ struct ig_http_server;
 int ig_maint_start(const ig_config *cfg, ig_store *store, ig_maint **out, ig_errbuf *eb);
 /* Stops the scheduler (waiting for a running job), releases the lease, frees. NULL ok. */
 void ig_maint_stop(ig_maint *m);
+/* The role's catalog handle (thread-safe; owned by the role), e.g. for the REST catalog. */
+catalog *ig_maint_catalog(ig_maint *m);
 /* Registers POST /maintain/run?job=NAME (runs the job now, answers when it finished:
  * 200 JSON outcome; 400 naming the valid jobs; 409 when another process holds the lease;
  * 501 for a job not built yet; 500 when the job failed) and GET /status (each job's last

@@ -448,6 +448,11 @@ static int h_status(ig_http_req *req, ig_http_resp *resp, void *ud)
     return rc ? rc : ig_buf_append_cstr(b, "}}");
 }
 
+catalog *ig_maint_catalog(ig_maint *m)
+{
+    return m ? m->cat : NULL;
+}
+
 int ig_maint_register_http(ig_maint *m, struct ig_http_server *s)
 {
     int rc = ig_http_route(s, "POST", "/maintain/run", h_run, m);

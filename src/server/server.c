@@ -16,6 +16,7 @@
 #include "icegate/loki_api.h"
 #include "icegate/limits.h"
 #include "icegate/maintain.h"
+#include "icegate/rest_catalog.h"
 #include "icegate/store.h"
 #include "icegate/wal.h"
 #include "icegate/log.h"
@@ -183,6 +184,7 @@ int ig_server_run(const ig_config *cfg, int roles)
     }
 
     ig_maint *maint = NULL;
+    ig_rest_catalog *rest = NULL;
     if (rc == 0 && (roles & IG_ROLE_MAINTAIN)) {
         if ((!store && ig_store_open_fs(cfg->storage.path, &store, &eb)) ||
             ig_maint_start(cfg, store, &maint, &eb)) {
@@ -248,6 +250,12 @@ int ig_server_run(const ig_config *cfg, int roles)
             }
             if (!strcmp(l->name, "maintain"))
                 ig_maint_register_http(maint, s);
+            if (!strcmp(l->name, "catalog") &&
+                ig_rest_catalog_register(s, ig_maint_catalog(maint), store, cfg->catalog.rest_token,
+                                         &rest) != 0) {
+                rc = 1;
+                break;
+            }
             if (!strcmp(l->name, "otlp_http"))
                 ig_ingest_register_http(ingest, s);
             if (!strcmp(l->name, "loki")) {
@@ -311,6 +319,7 @@ int ig_server_run(const ig_config *cfg, int roles)
     }
     /* Requests are answered: stop the scheduler (a running job finishes first). */
     ig_maint_stop(maint);
+    ig_rest_catalog_free(rest);
     ig_tenant_api_free(tenant_api);
     /* Flush what the WAL still holds, then release the store. */
     lq_loki_api_free(loki_api);

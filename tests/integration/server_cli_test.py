@@ -108,9 +108,8 @@ def t_not_built_apis_answer_501():
     def body(s):
         cases = [("loki", "GET", "/loki/api/v1/query_range?query=%7Bjob%3D%22a%22%7D", "Loki"),
                  ("tempo", "GET", "/api/search", "Tempo"),
-                 ("prometheus", "GET", "/api/v1/query?query=up", "Prometheus"),
-                 ("catalog", "GET", "/v1/config", "Iceberg REST")]
-        # (POST /maintain/run is built: tests/integration/shift_test.py)
+                 ("prometheus", "GET", "/api/v1/query?query=up", "Prometheus")]
+        # (POST /maintain/run and the REST catalog are built: shift_test.py, rest_catalog_test.py)
         for listener, method, path, api in cases:
             st, h, b = http(method, s.url(listener, path), body=b"" if method == "POST" else None)
             assert st == 501, (path, st, b)
