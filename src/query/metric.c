@@ -366,8 +366,10 @@ typedef struct mq_samp {
 
 typedef struct mq_bucket {
     lq_labels l;
-    mq_samp *s;
+    mq_samp *s; /* samples (window mode) */
     size_t n, cap;
+    double *acc;  /* per-step sums (direct mode) */
+    uint8_t *has; /* per-step: some sample (direct mode) */
 } mq_bucket;
 
 typedef struct mq_scan {
@@ -381,6 +383,7 @@ typedef struct mq_scan {
     uint64_t entries;
     int64_t lo, hi; /* samples kept: lo < ts <= hi */
     const logql_grouping *inject; /* grouping of an enclosing sum (see mq_eval_vec) */
+    bool direct; /* add each sample to the steps whose windows hold it (see mq_eval_range) */
     int err;
 } mq_scan;
 
@@ -469,9 +472,24 @@ static int mq_scan_entry(void *ctx, const lq_entry *en)
         memset(nb, 0, sizeof(*nb));
         if (mq_lab_dup(c->a, &l, &nb->l) || mq_map_put(c->a, &sc->map, h, sc->nb))
             return sc->err = mq_oom(c);
+        if (sc->direct) {
+            nb->acc = ig_arena_zalloc(c->a, c->nsteps * sizeof(double));
+            nb->has = ig_arena_zalloc(c->a, c->nsteps);
+            if (!nb->acc || !nb->has)
+                return sc->err = mq_oom(c);
+        }
         bi = sc->nb++;
     }
     mq_bucket *b = &sc->b[bi];
+    if (sc->direct) { /* steps t with t - offset - range < ts <= t - offset */
+        int64_t u = en->ts_ns + e->u.range.offset_ns, t0 = c->start;
+        int64_t k = u <= t0 ? 0 : (u - t0 + c->step - 1) / c->step;
+        for (; k < (int64_t)c->nsteps && t0 + k * c->step < u + e->u.range.range_ns; k++) {
+            b->acc[k] += v;
+            b->has[k] = 1;
+        }
+        return 0;
+    }
     if (b->n == b->cap) {
         size_t ncap = b->cap ? b->cap * 2 : 8;
         mq_samp *ns = ig_arena_alloc(c->a, ncap * sizeof(mq_samp));
@@ -665,6 +683,14 @@ static int mq_eval_range(mq_ctx *c, const logql_expr *e, const logql_grouping *i
     sc.c = c;
     sc.e = e;
     sc.inject = inject;
+    /* Counting functions add each sample straight to the steps whose windows hold it when
+     * that is cheap: few steps per bucket (instant queries: one) and few steps per sample.
+     * Otherwise samples are kept and the windows slide over them. */
+    logql_range_op rop = e->u.range.op;
+    sc.direct = (rop == LOGQL_RANGE_COUNT || rop == LOGQL_RANGE_BYTES ||
+                 rop == LOGQL_RANGE_BYTES_RATE || rop == LOGQL_RANGE_ABSENT ||
+                 (rop == LOGQL_RANGE_RATE && !e->u.range.log.unwrap)) &&
+                c->nsteps <= 32 && (c->nsteps == 1 || range / c->step <= 64);
     sc.lo = mq_t(c, 0) - offset - range;
     sc.hi = mq_t(c, c->nsteps - 1) - offset;
     int rc = lq_pipeline_new(&e->u.range.log, c->a, &sc.p, c->eb);
@@ -692,7 +718,30 @@ static int mq_eval_range(mq_ctx *c, const logql_expr *e, const logql_grouping *i
     uint8_t *present = NULL;
     if (absent && !(present = ig_arena_zalloc(c->a, c->nsteps)))
         return mq_oom(c);
-    for (size_t bi = 0; bi < sc.nb; bi++) {
+    double range_s = (double)range / 1e9;
+    for (size_t bi = 0; sc.direct && bi < sc.nb; bi++) {
+        mq_bucket *b = &sc.b[bi];
+        ig_str err = mq_lab_get(&b->l, IG_STR("__error__"));
+        size_t si = SIZE_MAX;
+        for (size_t st = 0; st < c->nsteps; st++) {
+            if (!b->has[st])
+                continue;
+            if (absent) {
+                present[st] = 1;
+                continue;
+            }
+            if (err.ptr && err.len)
+                return mq_pipeline_error(c, &b->l, err);
+            if (si == SIZE_MAX && mq_val_series(c, out, &b->l, true, &si))
+                return mq_oom(c);
+            double val = b->acc[st];
+            if (rop == LOGQL_RANGE_RATE || rop == LOGQL_RANGE_BYTES_RATE)
+                val /= range_s;
+            out->s[si].v[st] = val;
+            out->s[si].has[st] = 1;
+        }
+    }
+    for (size_t bi = 0; !sc.direct && bi < sc.nb; bi++) {
         mq_bucket *b = &sc.b[bi];
         mq_sort_samples(b->s, tmp, b->n);
         prefix[0] = 0;

@@ -303,6 +303,35 @@ static void test_unwrap(void **st)
     (void)st;
 }
 
+/* Counting functions add samples straight to steps when there are few steps (<= 32);
+ * otherwise windows slide over sorted samples. Both give the same points. */
+static void test_direct_vs_window(void **st)
+{
+    const char *qs[] = {"count_over_time({app=\"a\"}[25s])", "bytes_rate({app=\"a\"}[1m] offset 7s)",
+                        "rate({app=\"a\"} |= \"keep\" [10s])", "absent_over_time({app=\"b\"}[15s])"};
+    for (size_t q = 0; q < sizeof(qs) / sizeof(qs[0]); q++) {
+        run d, w;
+        eval(&d, qs[q], 0, 155 * S, 5 * S); /* 32 steps: direct */
+        eval(&w, qs[q], 0, 160 * S, 5 * S); /* 33 steps: windows */
+        assert_int_equal(d.rc, 0);
+        assert_int_equal(w.rc, 0);
+        assert_int_equal(d.r.n, w.r.n);
+        for (size_t i = 0; i < d.r.n; i++) {
+            size_t n = 0;
+            for (size_t k = 0; k < w.r.series[i].n; k++)
+                n += w.r.series[i].pts[k].ts_ns <= 155 * S;
+            assert_int_equal(d.r.series[i].n, n);
+            for (size_t k = 0; k < n; k++) {
+                assert_int_equal(d.r.series[i].pts[k].ts_ns, w.r.series[i].pts[k].ts_ns);
+                assert_true(d.r.series[i].pts[k].v == w.r.series[i].pts[k].v);
+            }
+        }
+        done(&d);
+        done(&w);
+    }
+    (void)st;
+}
+
 static void test_absent(void **st)
 {
     expect_json("absent_over_time({app=\"zzz\"}[1m])", I(60),
@@ -466,7 +495,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_count_windows), cmocka_unit_test(test_rate_bytes_offset),
-        cmocka_unit_test(test_unwrap),        cmocka_unit_test(test_absent),
+        cmocka_unit_test(test_unwrap),        cmocka_unit_test(test_direct_vs_window),
+        cmocka_unit_test(test_absent),
         cmocka_unit_test(test_vector_aggs),   cmocka_unit_test(test_sum_pushdown),
         cmocka_unit_test(test_binary),
         cmocka_unit_test(test_label_replace), cmocka_unit_test(test_limits),
