@@ -221,6 +221,58 @@ def t_wal_deleted_after_commit():
     assert FIRST["wal_deleted"] >= 7, FIRST
 
 
+def avro_meta(path):
+    out = subprocess.run([os.path.join(TOOLS, "avrotool"), "meta", path], capture_output=True,
+                         text=True, check=True).stdout
+    return json.loads(out)
+
+
+def t_metadata_conformance():
+    """What reference/iceberg-notes.md says to check on every table the writer produces."""
+    for t in TABLES:
+        md = metadata(t)
+        cur = md["current-snapshot-id"]
+        snap = current_snapshot(md)
+        for k in ["format-version", "table-uuid", "location", "last-sequence-number",
+                  "last-updated-ms", "last-column-id", "schemas", "current-schema-id",
+                  "partition-specs", "default-spec-id", "last-partition-id", "sort-orders",
+                  "default-sort-order-id", "snapshots", "snapshot-log", "metadata-log", "refs"]:
+            assert k in md, (t, k)
+        assert md["refs"]["main"] == {"snapshot-id": cur, "type": "branch"}, md["refs"]
+        assert md["snapshot-log"][-1]["snapshot-id"] == cur, md["snapshot-log"]
+        assert md["last-sequence-number"] == snap["sequence-number"], t
+        for k in ["snapshot-id", "sequence-number", "timestamp-ms", "manifest-list", "summary",
+                  "schema-id"]:
+            assert k in snap, (t, k)
+        schema = next(x for x in md["schemas"] if x["schema-id"] == md["current-schema-id"])
+        ts_id = next(f["id"] for f in schema["fields"] if f["name"] == "timestamp")
+        lst = local(snap["manifest-list"])
+        lm = avro_meta(lst)
+        assert lm["snapshot-id"] == str(cur) and lm["format-version"] == "2", lm
+        total = 0
+        for m in avro(lst):
+            mp = local(m["manifest_path"])
+            assert m["manifest_length"] == os.path.getsize(mp), (mp, m["manifest_length"])
+            hm = avro_meta(mp)
+            for k in ["schema", "schema-id", "partition-spec", "partition-spec-id",
+                      "format-version", "content"]:
+                assert k in hm, (mp, k)
+            for e in avro(mp):
+                d = e["data_file"]
+                path = local(d["file_path"])
+                assert d["file_size_in_bytes"] == os.path.getsize(path), path
+                total += d["record_count"]
+                # the day partition agrees with the timestamp bounds
+                lo = next(x["value"] for x in d["lower_bounds"] if x["key"] == ts_id)
+                hi = next(x["value"] for x in d["upper_bounds"] if x["key"] == ts_id)
+                day = d["partition"]["timestamp_day"]
+                for b in (lo, hi):
+                    us = int.from_bytes(bytes.fromhex(b), "little", signed=True)
+                    assert us // (86400 * 10**6) == day, (path, us, day)
+                assert d["sort_order_id"] == 1 and d["split_offsets"], d["split_offsets"]
+        assert int(snap["summary"]["total-records"]) == total, (t, snap["summary"], total)
+
+
 def t_second_shift_adds_nothing():
     snaps = {t: metadata(t)["current-snapshot-id"] for t in TABLES}
     st, j = shift()
@@ -255,6 +307,8 @@ check("logs data files sorted by service_name asc, timestamp desc", t_logs_sorte
 check("snapshot summary records the WAL position (icegate.wal-position)",
       t_snapshot_summary_has_wal_position)
 check("covered WAL segments deleted after the grace period (0s here)", t_wal_deleted_after_commit)
+check("metadata, manifest list and manifests as the spec wants (refs, logs, sizes, bounds vs "
+      "day partitions, totals)", t_metadata_conformance)
 check("a second shift adds nothing", t_second_shift_adds_nothing)
 check("unknown/missing job → 400 naming the jobs; GET /status reports the runs",
       t_bad_jobs_and_status)
