@@ -267,7 +267,7 @@ int ig_server_run(const ig_config *cfg, int roles)
                     lq_loki_api_register(loki_api, s);
             }
             if (!strcmp(l->name, "otlp_http") || !strcmp(l->name, "loki"))
-                ig_tenant_api_register(tenant_api, s); /* before the API catch-all */
+                ig_tenant_api_register(tenant_api, s); /* exact routes win over catch-alls */
             if (l->api_prefix)
                 ig_http_route(s, "*", l->api_prefix, h_not_implemented, (void *)l);
             if (ig_http_server_start(s, err, sizeof err) != 0) {

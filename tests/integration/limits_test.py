@@ -190,7 +190,16 @@ def main():
             assert st == 403 and "retry-after" not in h, (st, h, b)
             m = loads(b)
             assert m["code"] == 8 and "storage quota exceeded" in m["message"], m
-            # Reading still works for the tenant.
+            # Reading still works for the tenant: its data and its limits.
+            import urllib.parse
+            q = urllib.parse.urlencode({"query": '{job="app"}', "limit": "10",
+                                        "start": str(now_ns() - 3600 * 10**9),
+                                        "end": str(now_ns() + 10**9)})
+            st, _, b = http("GET", s.url("loki", "/loki/api/v1/query_range?" + q),
+                            headers={"X-Scope-OrgID": "t-quota"})
+            assert st == 200, (st, b)
+            res = loads(b)["data"]["result"]
+            assert any("q" * 100 == v[1] for r in res for v in r["values"]), res
             st, _, b = http("GET", s.url("loki", "/config/tenant/v1/limits"),
                             headers={"X-Scope-OrgID": "t-quota"})
             assert st == 200 and b"storage_quota_bytes: 1\n" in b, (st, b)
