@@ -10,6 +10,7 @@
  * catalog) and prints rows/s, WAL MB/s and bytes per row of the WAL segments and of the
  * data files. */
 #include <ftw.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,6 +136,9 @@ int main(int argc, char **argv)
     if (!ntenants || !per_req || !nrows)
         return 2;
     ig_log_set_level(IG_LOG_WARN);
+    /* as `icegate run` does (src/server/server.c): keep freed memory in the process */
+    mallopt(M_MMAP_THRESHOLD, 64 << 20);
+    mallopt(M_TRIM_THRESHOLD, 512 << 20);
     char tmp[64] = "/tmp/ig_shiftbench.XXXXXX";
     if (!mkdtemp(tmp))
         return 1;

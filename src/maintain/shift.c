@@ -86,6 +86,7 @@ typedef struct batch {
     size_t *kept_n;
     size_t nkept, capkept;
     uint64_t colbytes, cap;
+    double bytes_per_row; /* segment bytes per row read (data file size estimate) */
 } batch;
 
 static int top_index(ig_table_id t, const char *name)
@@ -378,6 +379,12 @@ static int write_file(ig_store *store, batch *b, const bucket *bk, srow *rows, s
     uint64_t target = o->target_file_bytes ? o->target_file_bytes : SHIFT_TARGET_DEFAULT;
     ig_buf file;
     ig_buf_init(&file, (size_t)target + SHIFT_FILE_SLACK);
+    /* Reserve about what the rows will take (their share of the segments' bytes), so the
+     * buffer is not grown, copied and faulted in again at every doubling. */
+    double est = (double)(bk->n - from) * b->bytes_per_row * 1.25 + (double)(1 << 20);
+    if (est > (double)target + (double)(16 << 20))
+        est = (double)target + (double)(16 << 20);
+    (void)ig_buf_reserve(&file, (size_t)est); /* a hint: failure is harmless */
     pq_writer_opts po = {0};
     po.row_group_rows = o->row_group_rows ? o->row_group_rows : SHIFT_RG_ROWS_DEFAULT;
     pq_writer *pw = NULL;
@@ -766,6 +773,8 @@ int ig_shift_table(catalog *cat, ig_store *store, ig_table_id t, const ig_shift_
             ratio *= 4;
             continue; /* same base, smaller batch */
         }
+        if (b.rows)
+            b.bytes_per_row = (double)seg_bytes / (double)b.rows;
         if (rc == 0 && seg_bytes) {
             /* learn the ratio for the next batch (at least what this one needed) */
             double r = (double)(b.arena.used + b.colbytes) / (double)seg_bytes * 1.25;
