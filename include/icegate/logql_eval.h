@@ -140,19 +140,29 @@ typedef struct lq_result {
 } lq_result;
 
 typedef struct lq_eval_opts {
-    int64_t start_ns, end_ns, step_ns; /* instant: start == end, step 0 */
+    /* instant (or step <= 0): one evaluation at end_ns. Range: at start, start+step, ...
+     * <= end (start is not aligned to a multiple of step); (end-start)/step > 11000 fails
+     * with Loki's "exceeded maximum resolution of 11,000 points per timeseries" text. */
+    int64_t start_ns, end_ns, step_ns;
     bool instant;
     size_t max_series;  /* 0 = Loki's default 500 */
     int64_t deadline_ns; /* 0 = none; CLOCK_MONOTONIC */
 } lq_eval_opts;
 
-/* Evaluates a metric expression (logql_is_metric(e)). Memory in a. Errors: IG_EINVAL
- * with Loki's text (4xx), IG_EUNSUPPORTED naming the feature (501), IG_ETIMEDOUT. */
+/* Evaluates a metric expression (logql_is_metric(e)) into out: LQ_SCALAR (instant,
+ * literals only), LQ_VECTOR (instant) or LQ_MATRIX (range; a literal-only expression is
+ * one unlabeled series); series sorted by labels except after sort/sort_desc. Scans src
+ * once per range aggregation. Everything (result included) lives in a, whose cap bounds
+ * the query (IG_ENOMEM). Errors: IG_EINVAL with Loki's text (4xx: pipeline errors,
+ * matching errors, limits), IG_EUNSUPPORTED naming the feature (501), IG_ETIMEDOUT.
+ * Design note: docs/query-metric.md. */
 int lq_eval_metric(const logql_expr *e, lq_source *src, const lq_eval_opts *o, ig_arena *a,
                    lq_result *out, ig_errbuf *eb);
 
 /* Loki's JSON "data" object for a metric result: {"resultType":..,"result":[..]}
- * (values as strings, timestamps in seconds with fractions as Loki prints them). */
+ * without "stats" (values as strings in Go's 'f' -1 form, NaN/+Inf/-Inf; timestamps
+ * in milliseconds printed as seconds with the fraction trimmed). Appends to b;
+ * IG_ETOOBIG past its cap; IG_EUNSUPPORTED for LQ_STREAMS (written by the Loki API). */
 int lq_result_json(const lq_result *r, ig_buf *b);
 
 #endif
