@@ -420,6 +420,46 @@ def t_scheduler_runs_shift():
         s.stop()
 
 
+def t_jobs_after_shifts():
+    """shift, more rows, shift, compact (merges the small files), expire-snapshots,
+    remove-orphans, retention: every job answers ok and the rows stay exactly once."""
+    s = Server(config_text=CFG)
+    try:
+        s.wait_ready("maintain")
+        global WH, DATA
+        DATA = s.env["ICEGATE_DATA_DIR"]
+        WH = os.path.join(DATA, "warehouse")
+        for k in range(3):
+            st, _, b = http("POST", s.url("otlp_http", "/v1/logs"), body=gen_logs(f"j{k}", 120),
+                            headers={"Content-Type": JS, "X-Scope-OrgID": "t1"})
+            assert st == 200, b
+            st, j = shift(s)
+            assert st == 200 and j["rows"] == 120, j
+        before = comparable(iceberg_rows("logs"))
+        nfiles = len(data_files("logs"))
+        assert len(before) == 360 and nfiles == 3, (len(before), nfiles)
+        pos = wal_pos(current_snapshot(metadata("logs")))
+        for job in ["compact", "expire-snapshots", "remove-orphans", "retention"]:
+            st, _, b = http("POST", s.url("maintain", f"/maintain/run?job={job}"), body=b"",
+                            timeout=120)
+            j = loads(b)
+            assert st == 200 and j["outcome"] == "ok" and j["job"] == job, (job, st, j)
+        assert comparable(iceberg_rows("logs")) == before
+        assert len(data_files("logs")) == 1, data_files("logs")  # compacted
+        assert wal_pos(current_snapshot(metadata("logs"))) == pos  # the position is kept
+        assert wal_rows_after("logs") == []
+        st, j = shift(s)
+        assert st == 200 and j["rows"] == 0, j
+        st_, _, b = http("GET", s.url("maintain", "/status"))
+        jobs = loads(b)["jobs"]
+        assert all(jobs[n]["runs"] == 1 and jobs[n]["last_run"]["outcome"] == "ok"
+                   for n in ["compact", "expire-snapshots", "remove-orphans", "retention"]), jobs
+    finally:
+        s.stop()
+
+
+check("compact, expire-snapshots, remove-orphans, retention through the role after shifts: "
+      "rows exactly once, position kept", t_jobs_after_shifts)
 check("two processes on one catalog: one leader (409 naming the holder), lease released at stop",
       t_one_leader)
 check("the scheduler runs shift every maintain.shift_interval", t_scheduler_runs_shift)
