@@ -117,8 +117,8 @@ static bool mq_in_list(ig_str name, const ig_str *names, size_t n)
 
 /* Shallow subset of l: keep==true keeps the listed names, false drops them. The label
  * array is allocated in a; names/values still point into l's storage. */
-static int mq_lab_filter(ig_arena *a, const lq_labels *l, const ig_str *names, size_t n,
-                         bool keep, lq_labels *out)
+static int mq_lab_filter(ig_arena *a, const lq_labels *l, const ig_str *names, size_t n, bool keep,
+                         lq_labels *out)
 {
     out->n = 0;
     out->v = l->n ? ig_arena_alloc(a, l->n * sizeof(lq_label)) : NULL;
@@ -381,7 +381,7 @@ typedef struct mq_scan {
     size_t nb, capb;
     mq_map map;
     uint64_t entries;
-    int64_t lo, hi; /* samples kept: lo < ts <= hi */
+    int64_t lo, hi;               /* samples kept: lo < ts <= hi */
     const logql_grouping *inject; /* grouping of an enclosing sum (see mq_eval_vec) */
     bool direct; /* add each sample to the steps whose windows hold it (see mq_eval_range) */
     int err;
@@ -451,8 +451,7 @@ static int mq_scan_entry(void *ctx, const lq_entry *en)
         if (err.ptr && err.len && mq_in_some_window(c, e, en->ts_ns))
             return sc->err = mq_pipeline_error(c, &l, err);
     }
-    if (g->present &&
-        mq_lab_filter(&sc->scratch, &full, g->labels, g->n_labels, !g->without, &l))
+    if (g->present && mq_lab_filter(&sc->scratch, &full, g->labels, g->n_labels, !g->without, &l))
         return sc->err = mq_oom(c);
     uint64_t h = mq_lab_hash(&l);
     size_t slot;
@@ -674,8 +673,7 @@ static int mq_absent_labels(mq_ctx *c, const logql_log *log, lq_labels *out)
     return 0;
 }
 
-static int mq_eval_range(mq_ctx *c, const logql_expr *e, const logql_grouping *inject,
-                         mq_val *out)
+static int mq_eval_range(mq_ctx *c, const logql_expr *e, const logql_grouping *inject, mq_val *out)
 {
     int64_t range = e->u.range.range_ns, offset = e->u.range.offset_ns;
     mq_scan sc;
@@ -687,10 +685,10 @@ static int mq_eval_range(mq_ctx *c, const logql_expr *e, const logql_grouping *i
      * that is cheap: few steps per bucket (instant queries: one) and few steps per sample.
      * Otherwise samples are kept and the windows slide over them. */
     logql_range_op rop = e->u.range.op;
-    sc.direct = (rop == LOGQL_RANGE_COUNT || rop == LOGQL_RANGE_BYTES ||
-                 rop == LOGQL_RANGE_BYTES_RATE || rop == LOGQL_RANGE_ABSENT ||
-                 (rop == LOGQL_RANGE_RATE && !e->u.range.log.unwrap)) &&
-                c->nsteps <= 32 && (c->nsteps == 1 || range / c->step <= 64);
+    sc.direct =
+        (rop == LOGQL_RANGE_COUNT || rop == LOGQL_RANGE_BYTES || rop == LOGQL_RANGE_BYTES_RATE ||
+         rop == LOGQL_RANGE_ABSENT || (rop == LOGQL_RANGE_RATE && !e->u.range.log.unwrap)) &&
+        c->nsteps <= 32 && (c->nsteps == 1 || range / c->step <= 64);
     sc.lo = mq_t(c, 0) - offset - range;
     sc.hi = mq_t(c, c->nsteps - 1) - offset;
     int rc = lq_pipeline_new(&e->u.range.log, c->a, &sc.p, c->eb);
@@ -797,7 +795,8 @@ static int mq_eval_range(mq_ctx *c, const logql_expr *e, const logql_grouping *i
     return 0;
 }
 
-/* ---- vector aggregations ---------------------------------------------------------------------- */
+/* ---- vector aggregations ----------------------------------------------------------------------
+ */
 
 typedef struct mq_cand {
     double v;
@@ -912,7 +911,8 @@ static int mq_eval_vec(mq_ctx *c, const logql_expr *e, mq_val *out)
                 for (; p < in.n && grp[order[p]] == gi; p++)
                     if (in.s[order[p]].has[st])
                         cand[nc++] = (mq_cand){in.s[order[p]].v[st], order[p]};
-                qsort(cand, nc, sizeof(mq_cand), op == LOGQL_VEC_BOTTOMK ? mq_cand_asc : mq_cand_desc);
+                qsort(cand, nc, sizeof(mq_cand),
+                      op == LOGQL_VEC_BOTTOMK ? mq_cand_asc : mq_cand_desc);
                 for (size_t q = 0; q < nc && q < k; q++)
                     keep[cand[q].idx][st] = 1;
             }
@@ -1013,7 +1013,8 @@ static int mq_eval_vec(mq_ctx *c, const logql_expr *e, mq_val *out)
     return 0;
 }
 
-/* ---- binary operations --------------------------------------------------------------------------- */
+/* ---- binary operations
+ * --------------------------------------------------------------------------- */
 
 static bool mq_is_cmp(logql_bin_op op)
 {
@@ -1294,7 +1295,8 @@ static int mq_eval_bin(mq_ctx *c, const logql_expr *e, mq_val *out)
     }
     if (L.is_scalar || R.is_scalar) {
         if (op == LOGQL_BIN_AND || op == LOGQL_BIN_OR || op == LOGQL_BIN_UNLESS)
-            return ig_err(c->eb, IG_EINVAL, "set operator %s not allowed in binary scalar expression",
+            return ig_err(c->eb, IG_EINVAL,
+                          "set operator %s not allowed in binary scalar expression",
                           logql_bin_op_name(op));
         bool swap = L.is_scalar;
         mq_val *V = swap ? &R : &L;
@@ -1326,7 +1328,8 @@ static int mq_eval_bin(mq_ctx *c, const logql_expr *e, mq_val *out)
     return mq_eval_bin_vv(c, e, &L, &R, out);
 }
 
-/* ---- label_replace ------------------------------------------------------------------------------ */
+/* ---- label_replace ------------------------------------------------------------------------------
+ */
 
 static void *mq_re_alloc(PCRE2_SIZE n, void *ud)
 {
@@ -1393,9 +1396,10 @@ static int mq_expand(ig_buf *b, ig_str tpl, const mq_re *r, ig_str subj, int nma
         } else {
             ns = i + 1;
             ne = ns;
-            while (ne < tpl.len && (tpl.ptr[ne] == '_' || (tpl.ptr[ne] >= '0' && tpl.ptr[ne] <= '9') ||
-                                    (tpl.ptr[ne] >= 'a' && tpl.ptr[ne] <= 'z') ||
-                                    (tpl.ptr[ne] >= 'A' && tpl.ptr[ne] <= 'Z')))
+            while (ne < tpl.len &&
+                   (tpl.ptr[ne] == '_' || (tpl.ptr[ne] >= '0' && tpl.ptr[ne] <= '9') ||
+                    (tpl.ptr[ne] >= 'a' && tpl.ptr[ne] <= 'z') ||
+                    (tpl.ptr[ne] >= 'A' && tpl.ptr[ne] <= 'Z')))
                 ne++;
             if (ne == ns) {
                 ig_buf_putc(b, '$');
@@ -1499,7 +1503,8 @@ static int mq_eval_lrep(mq_ctx *c, const logql_expr *e, mq_val *out)
     return 0;
 }
 
-/* ---- dispatch ------------------------------------------------------------------------------------ */
+/* ---- dispatch
+ * ------------------------------------------------------------------------------------ */
 
 static int mq_eval(mq_ctx *c, const logql_expr *e, mq_val *out)
 {
@@ -1638,7 +1643,8 @@ int lq_eval_metric(const logql_expr *e, lq_source *src, const lq_eval_opts *o, i
     return 0;
 }
 
-/* ---- JSON ---------------------------------------------------------------------------------------- */
+/* ---- JSON
+ * ---------------------------------------------------------------------------------------- */
 
 /* Go's strconv.FormatFloat(v, 'f', -1, 64): the shortest decimal that reads back as v, in
  * plain (non-exponent) notation; NaN, +Inf, -Inf as Prometheus writes them. */
@@ -1695,7 +1701,8 @@ static int mq_fmt_ts(ig_buf *b, int64_t ns)
     bool neg = ms < 0;
     uint64_t ams = neg ? (uint64_t)0 - (uint64_t)ms : (uint64_t)ms;
     unsigned frac = (unsigned)(ams % 1000);
-    char f[4] = {(char)('0' + frac / 100), (char)('0' + frac / 10 % 10), (char)('0' + frac % 10), 0};
+    char f[4] = {(char)('0' + frac / 100), (char)('0' + frac / 10 % 10), (char)('0' + frac % 10),
+                 0};
     int fl = 3;
     while (fl > 0 && f[fl - 1] == '0')
         fl--;

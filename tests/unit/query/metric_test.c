@@ -151,9 +151,28 @@ static int mem_scan(lq_source *s, const logql_log *log, int64_t start, int64_t e
 
 /* ---- fixture ---- */
 static const mem_entry DATA[] = {
-    /* app=a: "keep" every 10s from 0..120s, "noise" at 5s offsets */
-#define K(t) {(t) * S, "keep", {"app", "a", NULL}, {NULL}}, {(t) * S + 5 * S, "noise", {"app", "a", NULL}, {NULL}}
-    K(0), K(10), K(20), K(30), K(40), K(50), K(60), K(70), K(80), K(90), K(100), K(110), K(120),
+/* app=a: "keep" every 10s from 0..120s, "noise" at 5s offsets */
+#define K(t)                                                                                       \
+    {(t)*S, "keep", {"app", "a", NULL}, {NULL}},                                                   \
+    {                                                                                              \
+        (t) * S + 5 * S, "noise", {"app", "a", NULL},                                              \
+        {                                                                                          \
+            NULL                                                                                   \
+        }                                                                                          \
+    }
+    K(0),
+    K(10),
+    K(20),
+    K(30),
+    K(40),
+    K(50),
+    K(60),
+    K(70),
+    K(80),
+    K(90),
+    K(100),
+    K(110),
+    K(120),
 #undef K
     /* app=b with pod label and a value in metadata */
     {20 * S, "v", {"app", "b", "pod", "1", NULL}, {"v", "2", NULL}},
@@ -229,16 +248,18 @@ static void expect_fail(const char *q, int64_t start, int64_t end, int64_t step,
     done(&x);
 }
 
-#define I(t) (t) * S, (t) * S, 0
+#define I(t) (t) * S, (t)*S, 0
 
 static void test_count_windows(void **st)
 {
     /* (0s,60s]: keep at 10..60 = 6 */
     expect_json("count_over_time({app=\"a\"} |= \"keep\" [1m])", I(60),
-                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"a\"},\"value\":[60,\"6\"]}]}");
+                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"a\"},\"value\":[60,"
+                "\"6\"]}]}");
     /* lower bound exclusive, upper inclusive: (50,60] holds 60 only */
     expect_json("count_over_time({app=\"a\"} |= \"keep\" [10s])", I(60),
-                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"a\"},\"value\":[60,\"1\"]}]}");
+                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"a\"},\"value\":[60,"
+                "\"1\"]}]}");
     /* range: steps 100,130 (end 140 is not a step): (40,100]=6 (70,130]=5; the source
      * is scanned once */
     expect_json("count_over_time({app=\"a\"} |= \"keep\" [1m])", 100 * S, 140 * S, 30 * S,
@@ -250,48 +271,60 @@ static void test_count_windows(void **st)
                 "{\"resultType\":\"matrix\",\"result\":[{\"metric\":{\"app\":\"a\"},\"values\":"
                 "[[115,\"1\"]]}]}");
     /* empty */
-    expect_json("count_over_time({app=\"zzz\"}[1m])", I(60), "{\"resultType\":\"vector\",\"result\":[]}");
+    expect_json("count_over_time({app=\"zzz\"}[1m])", I(60),
+                "{\"resultType\":\"vector\",\"result\":[]}");
     (void)st;
 }
 
 static void test_rate_bytes_offset(void **st)
 {
     expect_json("rate({app=\"a\"} |= \"keep\" [20s])", I(60),
-                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"a\"},\"value\":[60,\"0.1\"]}]}");
+                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"a\"},\"value\":[60,"
+                "\"0.1\"]}]}");
     /* bytes: (30,60] holds keep x3 (12) and noise at 35,45,55 (15) */
     expect_json("bytes_over_time({app=\"a\"}[30s])", I(60),
-                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"a\"},\"value\":[60,\"27\"]}]}");
+                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"a\"},\"value\":[60,"
+                "\"27\"]}]}");
     expect_json("bytes_rate({app=\"a\"} |= \"keep\" [20s])", I(60),
-                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"a\"},\"value\":[60,\"0.4\"]}]}");
+                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"a\"},\"value\":[60,"
+                "\"0.4\"]}]}");
     /* offset 100s at t=120: window (-40,20] -> keep at 0,10,20 */
     expect_json("count_over_time({app=\"a\"} |= \"keep\" [1m] offset 100s)", I(120),
-                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"a\"},\"value\":[120,\"3\"]}]}");
+                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"a\"},\"value\":[120,"
+                "\"3\"]}]}");
     (void)st;
 }
 
 static void test_unwrap(void **st)
 {
     /* the unwrapped label (structured metadata v) is removed from the series */
-    expect_json("sum_over_time({app=\"b\"} | unwrap v [1m])", I(60),
-                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"b\",\"pod\":\"1\"},"
-                "\"value\":[60,\"6\"]},{\"metric\":{\"app\":\"b\",\"pod\":\"2\"},\"value\":[60,\"30\"]}]}");
+    expect_json(
+        "sum_over_time({app=\"b\"} | unwrap v [1m])", I(60),
+        "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"b\",\"pod\":\"1\"},"
+        "\"value\":[60,\"6\"]},{\"metric\":{\"app\":\"b\",\"pod\":\"2\"},\"value\":[60,\"30\"]}]}");
     /* range-level grouping aggregates samples: median of 2,4,10,20 = 7 */
     expect_json("quantile_over_time(0.5, {app=\"b\"} | unwrap v [1m]) by (app)", I(60),
-                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"b\"},\"value\":[60,\"7\"]}]}");
-    expect_json("stddev_over_time({app=\"b\"} | unwrap v [1m]) without (app)", I(60),
-                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"pod\":\"1\"},\"value\":[60,\"1\"]},"
-                "{\"metric\":{\"pod\":\"2\"},\"value\":[60,\"5\"]}]}");
-    expect_json("first_over_time({app=\"b\"} | unwrap v [1m]) by (pod)", I(60),
-                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"pod\":\"1\"},\"value\":[60,\"2\"]},"
-                "{\"metric\":{\"pod\":\"2\"},\"value\":[60,\"10\"]}]}");
-    expect_json("avg_over_time({app=\"b\"} | unwrap v [1m]) by (pod)", I(60),
-                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"pod\":\"1\"},\"value\":[60,\"3\"]},"
-                "{\"metric\":{\"pod\":\"2\"},\"value\":[60,\"15\"]}]}");
+                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"b\"},\"value\":[60,"
+                "\"7\"]}]}");
+    expect_json(
+        "stddev_over_time({app=\"b\"} | unwrap v [1m]) without (app)", I(60),
+        "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"pod\":\"1\"},\"value\":[60,\"1\"]},"
+        "{\"metric\":{\"pod\":\"2\"},\"value\":[60,\"5\"]}]}");
+    expect_json(
+        "first_over_time({app=\"b\"} | unwrap v [1m]) by (pod)", I(60),
+        "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"pod\":\"1\"},\"value\":[60,\"2\"]},"
+        "{\"metric\":{\"pod\":\"2\"},\"value\":[60,\"10\"]}]}");
+    expect_json(
+        "avg_over_time({app=\"b\"} | unwrap v [1m]) by (pod)", I(60),
+        "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"pod\":\"1\"},\"value\":[60,\"3\"]},"
+        "{\"metric\":{\"pod\":\"2\"},\"value\":[60,\"15\"]}]}");
     /* rate_counter with Prometheus extrapolation: (90,240]: 60 x (60/30) / 150 = 0.8 */
     expect_json("rate_counter({app=\"c\"} | unwrap c [150s])", I(240),
-                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"c\"},\"value\":[240,\"0.8\"]}]}");
+                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"c\"},\"value\":[240,"
+                "\"0.8\"]}]}");
     expect_json("rate_counter({app=\"c\"} | unwrap c [90s])", I(180),
-                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"c\"},\"value\":[180,\"1\"]}]}");
+                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"c\"},\"value\":[180,"
+                "\"1\"]}]}");
     /* a conversion error fails the query with Loki's pipeline error, also when range
      * grouping would drop __error__ */
     expect_fail("max_over_time({app=\"d\"} | unwrap v [1m]) by (app)", I(60), IG_EINVAL,
@@ -299,7 +332,8 @@ static void test_unwrap(void **st)
     expect_json("max_over_time({app=\"d\"} | unwrap v [1m]) by (app)", I(120),
                 "{\"resultType\":\"vector\",\"result\":[]}");
     expect_fail("sum_over_time({app=\"d\"} | unwrap v [1m])", I(60), IG_EINVAL,
-                "pipeline error: 'SampleExtractionErr' for series: '{__error__=\"SampleExtractionErr\", app=\"d\"}'");
+                "pipeline error: 'SampleExtractionErr' for series: "
+                "'{__error__=\"SampleExtractionErr\", app=\"d\"}'");
     (void)st;
 }
 
@@ -307,8 +341,9 @@ static void test_unwrap(void **st)
  * otherwise windows slide over sorted samples. Both give the same points. */
 static void test_direct_vs_window(void **st)
 {
-    const char *qs[] = {"count_over_time({app=\"a\"}[25s])", "bytes_rate({app=\"a\"}[1m] offset 7s)",
-                        "rate({app=\"a\"} |= \"keep\" [10s])", "absent_over_time({app=\"b\"}[15s])"};
+    const char *qs[] = {
+        "count_over_time({app=\"a\"}[25s])", "bytes_rate({app=\"a\"}[1m] offset 7s)",
+        "rate({app=\"a\"} |= \"keep\" [10s])", "absent_over_time({app=\"b\"}[15s])"};
     for (size_t q = 0; q < sizeof(qs) / sizeof(qs[0]); q++) {
         run d, w;
         eval(&d, qs[q], 0, 155 * S, 5 * S); /* 32 steps: direct */
@@ -335,7 +370,8 @@ static void test_direct_vs_window(void **st)
 static void test_absent(void **st)
 {
     expect_json("absent_over_time({app=\"zzz\"}[1m])", I(60),
-                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"zzz\"},\"value\":[60,\"1\"]}]}");
+                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"zzz\"},\"value\":["
+                "60,\"1\"]}]}");
     /* app=b has data in (0,60] only: absent at 120 and 180 */
     expect_json("absent_over_time({app=\"b\"}[1m])", 60 * S, 180 * S, 60 * S,
                 "{\"resultType\":\"matrix\",\"result\":[{\"metric\":{\"app\":\"b\"},\"values\":"
@@ -346,24 +382,31 @@ static void test_absent(void **st)
 static void test_vector_aggs(void **st)
 {
     expect_json("sum by (app) (count_over_time({app=\"b\"}[1m]))", I(60),
-                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"b\"},\"value\":[60,\"4\"]}]}");
+                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"b\"},\"value\":[60,"
+                "\"4\"]}]}");
     expect_json("topk(1, max_over_time({app=\"b\"} | unwrap v [1m]))", I(60),
-                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"b\",\"pod\":\"2\"},\"value\":[60,\"20\"]}]}");
+                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"b\",\"pod\":\"2\"},"
+                "\"value\":[60,\"20\"]}]}");
     expect_json("bottomk(1, max_over_time({app=\"b\"} | unwrap v [1m]))", I(60),
-                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"b\",\"pod\":\"1\"},\"value\":[60,\"4\"]}]}");
+                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"b\",\"pod\":\"1\"},"
+                "\"value\":[60,\"4\"]}]}");
     /* approx_topk: exact here; instant only, as Loki */
     expect_json("approx_topk(1, max_over_time({app=\"b\"} | unwrap v [1m]))", I(60),
-                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"b\",\"pod\":\"2\"},\"value\":[60,\"20\"]}]}");
+                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"b\",\"pod\":\"2\"},"
+                "\"value\":[60,\"20\"]}]}");
     expect_fail("approx_topk(1, count_over_time({app=\"a\"}[1m]))", 0, 60 * S, 30 * S, IG_EINVAL,
                 "count min sketches are only supported on instant queries");
     /* population stddev of 4 and 20 = 8; count = 2; avg = 12 */
     expect_json("stddev(max_over_time({app=\"b\"} | unwrap v [1m]))", I(60),
                 "{\"resultType\":\"vector\",\"result\":[{\"metric\":{},\"value\":[60,\"8\"]}]}");
-    expect_json("count(max_over_time({app=\"b\"} | unwrap v [1m])) + avg(max_over_time({app=\"b\"} | unwrap v [1m]))",
-                I(60), "{\"resultType\":\"vector\",\"result\":[{\"metric\":{},\"value\":[60,\"14\"]}]}");
+    expect_json("count(max_over_time({app=\"b\"} | unwrap v [1m])) + avg(max_over_time({app=\"b\"} "
+                "| unwrap v [1m]))",
+                I(60),
+                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{},\"value\":[60,\"14\"]}]}");
     /* sort_desc keeps its order through a scalar operation */
     expect_json("sort_desc(max_over_time({app=\"b\"} | unwrap v [1m])) * 2", I(60),
-                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"b\",\"pod\":\"2\"},\"value\":[60,\"40\"]},"
+                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"b\",\"pod\":\"2\"},"
+                "\"value\":[60,\"40\"]},"
                 "{\"metric\":{\"app\":\"b\",\"pod\":\"1\"},\"value\":[60,\"8\"]}]}");
     (void)st;
 }
@@ -372,18 +415,23 @@ static void test_vector_aggs(void **st)
  * as aggregating the per-series results, and the same __error__ failures. */
 static void test_sum_pushdown(void **st)
 {
-    expect_json("sum by (pod) (count_over_time({app=\"b\"}[1m]))", I(60),
-                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"pod\":\"1\"},\"value\":[60,\"2\"]},"
-                "{\"metric\":{\"pod\":\"2\"},\"value\":[60,\"2\"]}]}");
-    expect_json("sum without (v) (bytes_rate({app=\"b\"}[10s]))", 30 * S, 50 * S, 10 * S,
-                "{\"resultType\":\"matrix\",\"result\":[{\"metric\":{\"app\":\"b\",\"pod\":\"1\"},\"values\":[[30,\"0.1\"]]},"
-                "{\"metric\":{\"app\":\"b\",\"pod\":\"2\"},\"values\":[[40,\"0.1\"],[50,\"0.1\"]]}]}");
+    expect_json(
+        "sum by (pod) (count_over_time({app=\"b\"}[1m]))", I(60),
+        "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"pod\":\"1\"},\"value\":[60,\"2\"]},"
+        "{\"metric\":{\"pod\":\"2\"},\"value\":[60,\"2\"]}]}");
+    expect_json(
+        "sum without (v) (bytes_rate({app=\"b\"}[10s]))", 30 * S, 50 * S, 10 * S,
+        "{\"resultType\":\"matrix\",\"result\":[{\"metric\":{\"app\":\"b\",\"pod\":\"1\"},"
+        "\"values\":[[30,\"0.1\"]]},"
+        "{\"metric\":{\"app\":\"b\",\"pod\":\"2\"},\"values\":[[40,\"0.1\"],[50,\"0.1\"]]}]}");
     expect_json("sum(rate({app=\"a\"}[1m]))", I(60),
                 "{\"resultType\":\"vector\",\"result\":[{\"metric\":{},\"value\":[60,\"0.2\"]}]}");
     /* app=d's only line (t=30s) carries __error__: fails where a window holds it */
     expect_fail("sum by (app) (count_over_time({app=\"d\"}[1m]))", I(60), IG_EINVAL,
-                "pipeline error: 'JSONParserErr' for series: '{__error__=\"JSONParserErr\", app=\"d\", v=\"oops\"}'");
-    expect_fail("count_over_time({app=\"d\"}[1m])", I(60), IG_EINVAL, "pipeline error: 'JSONParserErr'");
+                "pipeline error: 'JSONParserErr' for series: '{__error__=\"JSONParserErr\", "
+                "app=\"d\", v=\"oops\"}'");
+    expect_fail("count_over_time({app=\"d\"}[1m])", I(60), IG_EINVAL,
+                "pipeline error: 'JSONParserErr'");
     expect_json("sum by (app) (count_over_time({app=\"d\"}[1m]))", I(120),
                 "{\"resultType\":\"vector\",\"result\":[]}");
     /* steps 0, 50, 100 with [10s]: windows (-10,0], (40,50], (90,100] miss t=30 */
@@ -396,36 +444,53 @@ static void test_sum_pushdown(void **st)
 
 static void test_binary(void **st)
 {
-    expect_json("vector(1)+vector(1)", I(4000000000LL),
-                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{},\"value\":[4000000000,\"2\"]}]}");
+    expect_json(
+        "vector(1)+vector(1)", I(4000000000LL),
+        "{\"resultType\":\"vector\",\"result\":[{\"metric\":{},\"value\":[4000000000,\"2\"]}]}");
     expect_json("1 + 2 * 3", I(10), "{\"resultType\":\"scalar\",\"result\":[10,\"7\"]}");
     expect_json("2 > 1", I(10), "{\"resultType\":\"scalar\",\"result\":[10,\"1\"]}");
     expect_json("1 / 0", I(10), "{\"resultType\":\"scalar\",\"result\":[10,\"NaN\"]}");
     expect_json("2", 10 * S, 20 * S, 10 * S,
-                "{\"resultType\":\"matrix\",\"result\":[{\"metric\":{},\"values\":[[10,\"2\"],[20,\"2\"]]}]}");
+                "{\"resultType\":\"matrix\",\"result\":[{\"metric\":{},\"values\":[[10,\"2\"],[20,"
+                "\"2\"]]}]}");
     /* filter vs bool; scalar on the left keeps the vector's value */
     expect_json("max_over_time({app=\"b\"} | unwrap v [1m]) > 5", I(60),
-                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"b\",\"pod\":\"2\"},\"value\":[60,\"20\"]}]}");
+                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"b\",\"pod\":\"2\"},"
+                "\"value\":[60,\"20\"]}]}");
     expect_json("5 < max_over_time({app=\"b\"} | unwrap v [1m])", I(60),
-                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"b\",\"pod\":\"2\"},\"value\":[60,\"20\"]}]}");
+                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"b\",\"pod\":\"2\"},"
+                "\"value\":[60,\"20\"]}]}");
     expect_json("max_over_time({app=\"b\"} | unwrap v [1m]) > bool 5", I(60),
-                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"b\",\"pod\":\"1\"},\"value\":[60,\"0\"]},"
+                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"b\",\"pod\":\"1\"},"
+                "\"value\":[60,\"0\"]},"
                 "{\"metric\":{\"app\":\"b\",\"pod\":\"2\"},\"value\":[60,\"1\"]}]}");
     /* one-to-one matching with on(); group_left copies an included label */
-    expect_json("max_over_time({app=\"b\"} | unwrap v [1m]) / on (pod) sum by (pod) (count_over_time({app=\"b\"}[1m]))", I(60),
-                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"pod\":\"1\"},\"value\":[60,\"2\"]},"
-                "{\"metric\":{\"pod\":\"2\"},\"value\":[60,\"10\"]}]}");
-    expect_json("max_over_time({app=\"b\"} | unwrap v [1m]) - on (app) group_left () sum by (app) (count_over_time({app=\"b\"}[1m]))",
+    expect_json(
+        "max_over_time({app=\"b\"} | unwrap v [1m]) / on (pod) sum by (pod) "
+        "(count_over_time({app=\"b\"}[1m]))",
+        I(60),
+        "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"pod\":\"1\"},\"value\":[60,\"2\"]},"
+        "{\"metric\":{\"pod\":\"2\"},\"value\":[60,\"10\"]}]}");
+    expect_json("max_over_time({app=\"b\"} | unwrap v [1m]) - on (app) group_left () sum by (app) "
+                "(count_over_time({app=\"b\"}[1m]))",
                 I(60),
-                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"b\",\"pod\":\"1\"},\"value\":[60,\"0\"]},"
+                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"b\",\"pod\":\"1\"},"
+                "\"value\":[60,\"0\"]},"
                 "{\"metric\":{\"app\":\"b\",\"pod\":\"2\"},\"value\":[60,\"16\"]}]}");
-    expect_fail("max_over_time({app=\"b\"} | unwrap v [1m]) - on (app) sum by (app) (count_over_time({app=\"b\"}[1m]))",
+    expect_fail("max_over_time({app=\"b\"} | unwrap v [1m]) - on (app) sum by (app) "
+                "(count_over_time({app=\"b\"}[1m]))",
                 I(60), IG_EINVAL, "many-to-one matching must be explicit");
     /* set operations */
-    expect_json("max_over_time({app=\"b\"} | unwrap v [1m]) and max_over_time({app=\"b\"} | unwrap v [1m]) > 5", I(60),
-                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"b\",\"pod\":\"2\"},\"value\":[60,\"20\"]}]}");
-    expect_json("max_over_time({app=\"b\"} | unwrap v [1m]) unless max_over_time({app=\"b\"} | unwrap v [1m]) > 5", I(60),
-                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"b\",\"pod\":\"1\"},\"value\":[60,\"4\"]}]}");
+    expect_json("max_over_time({app=\"b\"} | unwrap v [1m]) and max_over_time({app=\"b\"} | unwrap "
+                "v [1m]) > 5",
+                I(60),
+                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"b\",\"pod\":\"2\"},"
+                "\"value\":[60,\"20\"]}]}");
+    expect_json("max_over_time({app=\"b\"} | unwrap v [1m]) unless max_over_time({app=\"b\"} | "
+                "unwrap v [1m]) > 5",
+                I(60),
+                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"b\",\"pod\":\"1\"},"
+                "\"value\":[60,\"4\"]}]}");
     expect_json("count_over_time({app=\"zzz\"}[1m]) or vector(3)", I(60),
                 "{\"resultType\":\"vector\",\"result\":[{\"metric\":{},\"value\":[60,\"3\"]}]}");
     (void)st;
@@ -433,13 +498,20 @@ static void test_binary(void **st)
 
 static void test_label_replace(void **st)
 {
-    expect_json("label_replace(sum by (app, pod) (count_over_time({app=\"b\"}[1m])), \"p\", \"pod-$1\", \"pod\", \"(.*)\")", I(60),
-                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"b\",\"p\":\"pod-1\",\"pod\":\"1\"},\"value\":[60,\"2\"]},"
-                "{\"metric\":{\"app\":\"b\",\"p\":\"pod-2\",\"pod\":\"2\"},\"value\":[60,\"2\"]}]}");
+    expect_json(
+        "label_replace(sum by (app, pod) (count_over_time({app=\"b\"}[1m])), \"p\", \"pod-$1\", "
+        "\"pod\", \"(.*)\")",
+        I(60),
+        "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"b\",\"p\":\"pod-1\",\"pod\":"
+        "\"1\"},\"value\":[60,\"2\"]},"
+        "{\"metric\":{\"app\":\"b\",\"p\":\"pod-2\",\"pod\":\"2\"},\"value\":[60,\"2\"]}]}");
     /* anchored: "1" does not match "" regex parts partially; empty result deletes dst */
-    expect_json("label_replace(sum by (app, pod) (count_over_time({app=\"b\"}[1m])), \"pod\", \"\", \"pod\", \"1\")", I(60),
-                "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"b\"},\"value\":[60,\"2\"]},"
-                "{\"metric\":{\"app\":\"b\",\"pod\":\"2\"},\"value\":[60,\"2\"]}]}");
+    expect_json(
+        "label_replace(sum by (app, pod) (count_over_time({app=\"b\"}[1m])), \"pod\", \"\", "
+        "\"pod\", \"1\")",
+        I(60),
+        "{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"app\":\"b\"},\"value\":[60,\"2\"]},"
+        "{\"metric\":{\"app\":\"b\",\"pod\":\"2\"},\"value\":[60,\"2\"]}]}");
     (void)st;
 }
 
@@ -472,11 +544,16 @@ static void test_json_numbers(void **st)
     static const struct {
         double v;
         const char *want;
-    } cases[] = {{0.1, "0.1"},          {1e21, "1000000000000000000000"},
-                 {1e-7, "0.0000001"},   {-2.5, "-2.5"},
-                 {NAN, "NaN"},          {INFINITY, "+Inf"},
-                 {-INFINITY, "-Inf"},   {1.0 / 3, "0.3333333333333333"},
-                 {123456.789, "123456.789"}, {0, "0"}};
+    } cases[] = {{0.1, "0.1"},
+                 {1e21, "1000000000000000000000"},
+                 {1e-7, "0.0000001"},
+                 {-2.5, "-2.5"},
+                 {NAN, "NaN"},
+                 {INFINITY, "+Inf"},
+                 {-INFINITY, "-Inf"},
+                 {1.0 / 3, "0.3333333333333333"},
+                 {123456.789, "123456.789"},
+                 {0, "0"}};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         lq_result r = {LQ_SCALAR, NULL, 0, cases[i].v, 1588889221500000000LL};
         ig_buf b;
@@ -496,9 +573,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_count_windows), cmocka_unit_test(test_rate_bytes_offset),
         cmocka_unit_test(test_unwrap),        cmocka_unit_test(test_direct_vs_window),
-        cmocka_unit_test(test_absent),
-        cmocka_unit_test(test_vector_aggs),   cmocka_unit_test(test_sum_pushdown),
-        cmocka_unit_test(test_binary),
+        cmocka_unit_test(test_absent),        cmocka_unit_test(test_vector_aggs),
+        cmocka_unit_test(test_sum_pushdown),  cmocka_unit_test(test_binary),
         cmocka_unit_test(test_label_replace), cmocka_unit_test(test_limits),
         cmocka_unit_test(test_json_numbers),
     };
