@@ -458,6 +458,55 @@ def t_jobs_after_shifts():
         s.stop()
 
 
+def t_concurrent_ingest_shift_compact():
+    """Ingest from two threads while the scheduler shifts every 200 ms and compaction runs
+    every second and on request: every acknowledged row exactly once at the end."""
+    import threading
+    s = Server(config_text="maintain:\n  shift_interval: 200ms\n  compact_interval: 1s\n"
+                           "  wal_grace_period: 0s\n")
+    try:
+        s.wait_ready("maintain")
+        global WH, DATA
+        DATA = s.env["ICEGATE_DATA_DIR"]
+        WH = os.path.join(DATA, "warehouse")
+        acked, errors = [], []
+
+        def ingest(tag):
+            for k in range(25):
+                body = gen_logs(f"{tag}-{k}", 40, day=k % 2)
+                st, _, b = http("POST", s.url("otlp_http", "/v1/logs"), body=body,
+                                headers={"Content-Type": JS, "X-Scope-OrgID": "t1"})
+                if st == 200:
+                    acked.extend(f"{tag}-{k}-{i}" for i in range(40))
+                else:
+                    errors.append((st, b))
+                time.sleep(0.03)
+
+        threads = [threading.Thread(target=ingest, args=(t,)) for t in ("x", "y")]
+        for th in threads:
+            th.start()
+        while any(th.is_alive() for th in threads):
+            st, _, b = http("POST", s.url("maintain", "/maintain/run?job=compact"), body=b"",
+                            timeout=120)
+            assert st == 200, b
+            time.sleep(0.2)
+        for th in threads:
+            th.join()
+        assert not errors, errors[:2]
+        st, j = shift(s)
+        assert st == 200, j
+        got = Counter(r["body"] for r in iceberg_rows("logs") + wal_rows_after("logs"))
+        assert got == Counter(acked), (sum(got.values()), len(acked),
+                                       [k for k, v in got.items() if v > 1][:3])
+        jobs = loads(http("GET", s.url("maintain", "/status"))[2])["jobs"]
+        assert jobs["shift"]["runs"] >= 3 and jobs["compact"]["runs"] >= 2, jobs
+        assert all(jobs[n]["last_run"]["outcome"] == "ok" for n in ["shift", "compact"]), jobs
+    finally:
+        s.stop()
+
+
+check("concurrent ingest + scheduled shifts + compaction: every acknowledged row exactly once",
+      t_concurrent_ingest_shift_compact)
 check("compact, expire-snapshots, remove-orphans, retention through the role after shifts: "
       "rows exactly once, position kept", t_jobs_after_shifts)
 check("two processes on one catalog: one leader (409 naming the holder), lease released at stop",
