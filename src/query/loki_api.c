@@ -1505,6 +1505,202 @@ static int h_volume(ig_http_req *req, ig_http_resp *resp, void *ud)
     return 0;
 }
 
+/* index/volume_range: bytes per group of target labels and step, as
+ * sum by (targets) (bytes_over_time({selector}[step])) at start, start+step, ... end:
+ * an entry at ts counts at the first step t >= ts. */
+typedef struct vrgroup {
+    uint64_t total;
+    uint64_t cells[]; /* one per step */
+} vrgroup;
+
+typedef struct vrcoll {
+    const ig_str *targets;
+    size_t nt;
+    bool by_labels;
+    int64_t start, step;
+    size_t nsteps;
+    ig_map groups; /* metric JSON -> vrgroup (ig_malloc'd) */
+    ig_buf key;
+    size_t cells;
+    int err;
+} vrcoll;
+
+#define VR_MAX_CELLS (8u << 20)
+
+static int vr_add(vrcoll *c, size_t k, uint64_t bytes)
+{
+    ig_map_entry *ge;
+    bool created;
+    int rc = ig_map_upsert(&c->groups, ig_buf_str(&c->key), &ge, &created);
+    if (rc)
+        return rc;
+    if (created) {
+        if (c->cells + c->nsteps > VR_MAX_CELLS)
+            return IG_ETOOBIG;
+        vrgroup *g = ig_malloc(sizeof *g + c->nsteps * sizeof(uint64_t));
+        if (!g)
+            return IG_ENOMEM;
+        memset(g, 0, sizeof *g + c->nsteps * sizeof(uint64_t));
+        c->cells += c->nsteps;
+        ge->value = g;
+    }
+    vrgroup *g = ge->value;
+    g->cells[k] += bytes;
+    g->total += bytes;
+    return 0;
+}
+
+static int vr_cb(void *ctx, const lq_entry *e)
+{
+    vrcoll *c = ctx;
+    int64_t d = e->ts_ns - c->start;
+    size_t k = d <= 0 ? 0 : (size_t)((d + c->step - 1) / c->step);
+    if (k >= c->nsteps)
+        return 0;
+    int rc = 0;
+    for (size_t t = 0; t < (c->by_labels ? c->nt : 1) && rc == 0; t++) {
+        ig_buf_reset(&c->key);
+        rc = ig_buf_putc(&c->key, '{');
+        bool first = true;
+        for (size_t u = c->by_labels ? t : 0; u < (c->by_labels ? t + 1 : c->nt) && rc == 0; u++) {
+            ig_str lv = lq_labels_get(&e->stream, c->targets[u]);
+            if (!lv.ptr)
+                continue;
+            if (!first)
+                rc = ig_buf_putc(&c->key, ',');
+            first = false;
+            rc = rc ? rc : jstr(&c->key, c->targets[u]);
+            rc = rc ? rc : ig_buf_putc(&c->key, ':');
+            rc = rc ? rc : jstr(&c->key, c->by_labels ? IG_STR("") : lv);
+        }
+        rc = rc ? rc : ig_buf_putc(&c->key, '}');
+        if (rc == 0 && !first)
+            rc = vr_add(c, k, e->line.len);
+    }
+    if (rc)
+        c->err = rc;
+    return rc;
+}
+
+static int vrg_cmp(const void *a, const void *b)
+{
+    const ig_map_entry *x = *(ig_map_entry *const *)a, *y = *(ig_map_entry *const *)b;
+    const vrgroup *gx = x->value, *gy = y->value;
+    if (gx->total != gy->total)
+        return gx->total > gy->total ? -1 : 1;
+    return ig_str_cmp((ig_str){x->key, x->key_len}, (ig_str){y->key, y->key_len});
+}
+
+/* Target labels of a volume request: targetLabels, else the selector's label names. */
+static size_t volume_targets(ig_http_req *req, const logql_log *log, ig_str *targets, size_t max)
+{
+    size_t nt = 0;
+    ig_str v;
+    if (ig_http_param(req, "targetLabels", &v) && v.len) {
+        while (v.len && nt < max) {
+            long k = ig_str_index(v, ',');
+            ig_str t = ig_str_trim((ig_str){v.ptr, k < 0 ? v.len : (size_t)k});
+            if (t.len)
+                targets[nt++] = t;
+            if (k < 0)
+                break;
+            v.ptr += k + 1;
+            v.len -= (size_t)k + 1;
+        }
+        return nt;
+    }
+    for (size_t i = 0; i < log->n_matchers && nt < max; i++) {
+        bool dup = false;
+        for (size_t j = 0; j < nt; j++)
+            dup |= ig_str_eq(targets[j], log->matchers[i].name);
+        if (!dup)
+            targets[nt++] = log->matchers[i].name;
+    }
+    return nt;
+}
+
+static int h_volume_range(ig_http_req *req, ig_http_resp *resp, void *ud)
+{
+    qctx q;
+    if (!open_query(ud, req, resp, &q))
+        return 0;
+    qparams p;
+    if (!read_params(req, resp, false, INT64_MAX, &p, false) || !check_length(&q, resp, &p)) {
+        close_query(&q);
+        return 0;
+    }
+    int64_t limit = 100;
+    ig_str v;
+    if (ig_http_param(req, "limit", &v) && v.len)
+        ig_str_to_i64(v, &limit);
+    ig_arena a;
+    ig_arena_init(&a, QUERY_ARENA_CAP);
+    ig_errbuf eb = {{0}};
+    ig_str qs = IG_STR(""), targets[64];
+    ig_http_param(req, "query", &qs);
+    logql_log log;
+    vrcoll c = {.start = p.start, .step = p.step};
+    c.by_labels = ig_http_param(req, "aggregateBy", &v) && ig_str_eq_cstr(v, "labels");
+    c.nsteps = (size_t)((p.end - p.start) / p.step) + 1;
+    ig_map_init(&c.groups, MAX_NAMES);
+    ig_buf_init(&c.key, 1u << 20);
+    int rc = selector_of(qs, &a, &log, &eb);
+    if (rc == 0) {
+        c.nt = volume_targets(req, &log, targets, 64);
+        c.targets = targets;
+        rc = q.source->scan(q.source, &log, p.start, p.end + 1, vr_cb, &c, &eb);
+        if (rc && c.err)
+            rc = ig_err(&eb, c.err, "%s",
+                        c.err == IG_ETOOBIG ? "too many volume series and steps" : "out of memory");
+    }
+    ig_map_entry **gs = rc ? NULL : ig_malloc((c.groups.count + 1) * sizeof *gs);
+    if (rc == 0 && !gs)
+        rc = ig_err(&eb, IG_ENOMEM, "out of memory");
+    if (rc) {
+        answer_error(resp, rc, &eb);
+    } else {
+        size_t n = 0, it = 0;
+        ig_map_entry *me;
+        while ((me = ig_map_next(&c.groups, &it)))
+            gs[n++] = me;
+        qsort(gs, n, sizeof *gs, vrg_cmp);
+        if (limit > 0 && n > (size_t)limit)
+            n = (size_t)limit;
+        ig_buf b;
+        ig_buf_init(&b, 0);
+        ig_buf_append_cstr(
+            &b, "{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":[");
+        for (size_t i = 0; i < n; i++) {
+            const vrgroup *g = gs[i]->value;
+            ig_buf_append_cstr(&b, i ? ",{\"metric\":" : "{\"metric\":");
+            ig_buf_append(&b, gs[i]->key, gs[i]->key_len);
+            ig_buf_append_cstr(&b, ",\"values\":[");
+            bool first = true;
+            for (size_t k = 0; k < c.nsteps; k++) {
+                if (!g->cells[k])
+                    continue;
+                ig_buf_append_cstr(&b, first ? "[" : ",[");
+                first = false;
+                put_secs(&b, p.start + (int64_t)k * p.step);
+                ig_buf_printf(&b, ",\"%llu\"]", (unsigned long long)g->cells[k]);
+            }
+            ig_buf_append_cstr(&b, "]}");
+        }
+        ig_buf_append_cstr(&b, "]}}");
+        json_ok(resp, &b);
+    }
+    ig_free(gs);
+    size_t it = 0;
+    ig_map_entry *me;
+    while ((me = ig_map_next(&c.groups, &it)))
+        ig_free(me->value);
+    ig_map_free(&c.groups);
+    ig_buf_free(&c.key);
+    ig_arena_free(&a);
+    close_query(&q);
+    return 0;
+}
+
 /* Values that look like identifiers (Loki drops labels whose values all do): UUIDs,
  * hex strings of 16+ characters, and integers. */
 static bool looks_like_id(ig_str v)
@@ -1679,6 +1875,7 @@ int lq_loki_api_register(lq_loki_api *api, ig_http_server *s)
     rc |= ig_http_route(s, "GET", "/loki/api/v1/status/buildinfo", h_buildinfo, api);
     rc |= ig_http_route(s, "GET|POST", "/loki/api/v1/index/stats", h_index_stats, api);
     rc |= ig_http_route(s, "GET|POST", "/loki/api/v1/index/volume", h_volume, api);
+    rc |= ig_http_route(s, "GET|POST", "/loki/api/v1/index/volume_range", h_volume_range, api);
     rc |= ig_http_route(s, "GET|POST", "/loki/api/v1/detected_labels", h_detected_labels, api);
     rc |= ig_http_route(s, "*", "/loki/api/v1/*", h_api, api);
     return rc ? IG_ENOMEM : 0;

@@ -102,8 +102,8 @@ ERROR_CASES = [
     ("log query on /query", "/loki/api/v1/query", {"query": '{app="web"}', "time": ns(10)}, 400,
      "log queries are not supported as an instant query type, please change your query to a range query type"),
     ("empty-compatible selector", "/loki/api/v1/query_range", {"query": '{app=~".*"}'}, 400, None),
-    ("unknown endpoint names itself", "/loki/api/v1/index/volume_range", {"query": '{app="web"}'}, 501,
-     "/loki/api/v1/index/volume_range is not implemented yet"),
+    ("unknown endpoint names itself", "/loki/api/v1/patterns", {"query": '{app="web"}'}, 501,
+     "/loki/api/v1/patterns is not implemented yet"),
     ("unsupported template function", "/loki/api/v1/query_range", {"query": '{app="web"} | line_format "{{ now }}"'},
      501, "template function now is not supported yet"),
 ]
@@ -275,6 +275,10 @@ def main():
             st, _, body = get(srv, "/loki/api/v1/index/volume",
                               dict(win, query='{app="web"}', targetLabels="env", aggregateBy="labels"))
             assert loads(body)["data"]["result"] == [{"metric": {"env": ""}, "value": [1700000010, str(web)]}], body
+            st, _, body = get(srv, "/loki/api/v1/index/volume_range", dict(win, query='{app=~".+"}', step="5s"))
+            assert loads(body) == {"status": "success", "data": {"resultType": "matrix", "result": [
+                {"metric": {"app": "web"}, "values": [[1700000005, str(web)]]},
+                {"metric": {"app": "api"}, "values": [[1700000005, str(api)]]}]}}, body
             st, _, body = get(srv, "/loki/api/v1/detected_labels", dict(win, query='{app=~".+"}'))
             assert st == 200, body
             assert loads(body) == {"detectedLabels": [{"label": "app", "cardinality": 2},
