@@ -329,6 +329,8 @@ int pq_writer_append_row(pq_writer *w, const pq_value *row, ig_errbuf *eb);
 
 /* Rows buffered in the current row group (from the first column; columns must agree). */
 uint64_t pq_writer_buffered_rows(const pq_writer *w);
+/* Bytes of the file so far (flushed row groups; the current one is not counted). */
+uint64_t pq_writer_bytes_written(const pq_writer *w);
 /* Flushes the buffered rows as one row group (no-op when empty). All columns must hold
  * the same number of rows (IG_EINVAL otherwise). */
 int pq_writer_flush(pq_writer *w, ig_errbuf *eb);

@@ -8,13 +8,17 @@
 #include "icegate/maintain.h"
 #include "maintain/mj_internal.h"
 
-/* One batch: small files of one partition merged into one new file. */
+/* One batch: small files of one partition merged into new files. */
 typedef struct batch {
     ig_str *old; /* full URIs of the files it replaces (in the job arena) */
     size_t nold;
-    ig_mf_data_file nf; /* the new file (in the job arena) */
-    bool dropped;       /* no longer valid (a replaced file is gone): not committed */
+    ig_mf_data_file *nf; /* the new files (in the job arena) */
+    size_t nnf;
+    bool dropped; /* no longer valid (a replaced file is gone): not committed */
 } batch;
+
+#define MERGE_MAX_FILES 256 /* inputs of one streaming merge */
+#define MERGE_MAX_TARGETS 8 /* input bytes of one streaming merge, in target sizes */
 
 typedef struct part_ref {
     const mj__file *f;
@@ -62,7 +66,23 @@ static uint64_t est_memory(const mj__file *f, size_t ntop)
     return values * sizeof(pq_value) + (uint64_t)f->e.file.file_size * 8;
 }
 
-/* Reads, merges and writes one batch of files; fills b. */
+/* The URIs of a batch's inputs, copied into the job arena. */
+static int set_old(ig_arena *ja, const mj__file *const *fs, size_t n, batch *b)
+{
+    b->old = ig_arena_alloc(ja, n * sizeof *b->old);
+    if (!b->old)
+        return IG_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        b->old[i] = ig_arena_strdup(ja, fs[i]->e.file.path);
+        if (!b->old[i].ptr)
+            return IG_ENOMEM;
+    }
+    b->nold = n;
+    return 0;
+}
+
+/* The in-memory path (inputs not sorted): reads one batch whole, sorts it, writes one
+ * file; fills b. */
 static int run_batch(ig_store *store, ig_table_id table, const mj__file *const *fs, size_t n,
                      uint64_t max_memory, size_t rg_rows, ig_arena *ja, batch *b,
                      uint64_t *rows_out, ig_errbuf *eb)
@@ -71,19 +91,14 @@ static int run_batch(ig_store *store, ig_table_id table, const mj__file *const *
     ig_arena_init(&ra, (size_t)max_memory * 2); /* slack over the estimate */
     mj__rows rows = {0};
     int64_t want = 0;
-    int rc = 0;
-    b->old = ig_arena_alloc(ja, n * sizeof *b->old);
-    if (!b->old)
+    int rc = set_old(ja, fs, n, b);
+    b->nf = ig_arena_alloc(ja, sizeof *b->nf);
+    if (rc == 0 && !b->nf)
         rc = IG_ENOMEM;
     for (size_t i = 0; rc == 0 && i < n; i++) {
         want += fs[i]->e.file.record_count;
-        b->old[i] = ig_arena_strdup(ja, fs[i]->e.file.path);
-        if (!b->old[i].ptr)
-            rc = IG_ENOMEM;
-        else
-            rc = mj__read_rows(store, table, fs[i]->e.file.path, &ra, &rows, eb);
+        rc = mj__read_rows(store, table, fs[i]->e.file.path, &ra, &rows, eb);
     }
-    b->nold = n;
     if (rc == 0 && (int64_t)rows.n != want)
         rc = ig_err(eb, IG_ECORRUPT,
                     "compact %s: files hold %zu rows, their manifest entries say %lld",
@@ -91,12 +106,60 @@ static int run_batch(ig_store *store, ig_table_id table, const mj__file *const *
     if (rc == 0)
         rc = mj__sort_rows(table, &rows);
     if (rc == 0)
-        rc = mj__write_data_file(store, table, fs[0], rows.rows, rows.n, rg_rows, ja, &b->nf, NULL,
+        rc = mj__write_data_file(store, table, fs[0], rows.rows, rows.n, rg_rows, ja, b->nf, NULL,
                                  eb);
-    if (rc == 0)
+    if (rc == 0) {
+        b->nnf = 1;
         *rows_out += rows.n;
+    }
     mj__rows_free(&rows);
     ig_arena_free(&ra);
+    return rc;
+}
+
+/* In-memory batches over fs (greedy: at most `target` input bytes and `max_memory`
+ * decoded, estimated; at least two files each), appended to bs. */
+static int fallback(ig_store *store, ig_table_id table, const mj__file *const *fs, size_t n,
+                    uint64_t target, uint64_t max_memory, size_t rg_rows, size_t ntop, ig_arena *ja,
+                    batch *bs, size_t *nb, uint64_t *rows, uint64_t *skipped, ig_errbuf *eb)
+{
+    const mj__file **sel = ig_malloc(n * sizeof *sel);
+    if (!sel)
+        return IG_ENOMEM;
+    int rc = 0;
+    size_t k = 0;
+    while (rc == 0 && k < n) {
+        size_t ns = 0;
+        uint64_t bytes = 0, mem = 0;
+        while (k < n) {
+            uint64_t fb = (uint64_t)fs[k]->e.file.file_size;
+            uint64_t fm = est_memory(fs[k], ntop);
+            if (ns && (bytes + fb > target || mem + fm > max_memory))
+                break;
+            if (!ns && fm > max_memory / 2) {
+                k++; /* too big to merge with anything within the memory cap */
+                continue;
+            }
+            bytes += fb;
+            mem += fm;
+            sel[ns++] = fs[k++];
+        }
+        if (ns < 2)
+            continue;
+        ig_errbuf be = {{0}};
+        rc = run_batch(store, table, sel, ns, max_memory, rg_rows, ja, &bs[*nb], rows, &be);
+        if (rc == 0) {
+            (*nb)++;
+        } else if (rc == IG_ENOMEM || rc == IG_ETOOBIG || rc == IG_EUNSUPPORTED) {
+            ig_log(IG_LOG_WARN, "compact: batch skipped", "table", ig_table_name(table), "error",
+                   be.msg[0] ? be.msg : ig_strerror(rc), NULL);
+            (*skipped)++;
+            rc = 0;
+        } else if (eb) {
+            *eb = be;
+        }
+    }
+    ig_free(sel);
     return rc;
 }
 
@@ -132,34 +195,45 @@ static int plan(ig_store *store, ig_table_id table, const mj__view *v, uint64_t 
         while (j < nr && same_part(refs[i].f, refs[j].f))
             j++;
         if (j - i >= min_files) {
-            /* greedy batches of at most `target` input bytes and `max_memory` decoded
-             * (estimated), at least two files each */
+            /* streaming merges of up to MERGE_MAX_FILES inputs and MERGE_MAX_TARGETS
+             * targets of input bytes (at least two files each) */
             size_t k = i;
             while (rc == 0 && k < j) {
                 size_t ns = 0;
                 uint64_t bytes = 0, mem = 0;
-                while (k < j) {
+                while (k < j && ns < MERGE_MAX_FILES) {
                     uint64_t fb = (uint64_t)refs[k].f->e.file.file_size;
-                    uint64_t fm = est_memory(refs[k].f, ntop);
-                    if (ns && (bytes + fb > target || mem + fm > max_memory))
+                    if (ns >= 2 && bytes + fb > target * MERGE_MAX_TARGETS)
                         break;
-                    if (!ns && fm > max_memory / 2) {
-                        k++; /* too big to merge with anything within the memory cap */
-                        continue;
-                    }
                     bytes += fb;
-                    mem += fm;
+                    mem += est_memory(refs[k].f, ntop) /
+                           (refs[k].f->e.file.record_count > 0
+                                ? (uint64_t)refs[k].f->e.file.record_count
+                                : 1);
                     sel[ns++] = refs[k++].f;
                 }
                 if (ns < 2)
                     continue;
+                /* window: the memory cap shared by the inputs (mem = sum of row sizes) */
+                uint64_t w = max_memory / (2 * (mem ? mem : 1));
+                size_t window = w < 64 ? 64 : w > 65536 ? 65536 : (size_t)w;
                 ig_errbuf be = {{0}};
-                rc = run_batch(store, table, sel, ns, max_memory, rg_rows, ja, &bs[nb], rows, &be);
+                batch *b = &bs[nb];
+                rc = set_old(ja, sel, ns, b);
+                if (rc == 0)
+                    rc = mj__merge_files(store, table, sel, ns, target, rg_rows, window, ja, &b->nf,
+                                         &b->nnf, rows, &be);
                 if (rc == 0) {
                     nb++;
+                } else if (rc == IG_EAGAIN) {
+                    /* an input is not in the table's order: sort in memory instead */
+                    ig_log(IG_LOG_WARN, "compact: an input is not sorted, merging in memory",
+                           "table", ig_table_name(table), NULL);
+                    rc = fallback(store, table, sel, ns, target, max_memory, rg_rows, ntop, ja, bs,
+                                  &nb, rows, skipped, eb);
                 } else if (rc == IG_ENOMEM || rc == IG_ETOOBIG || rc == IG_EUNSUPPORTED) {
-                    /* the estimate was wrong, or a file not in the table's layout (written
-                     * by another engine): leave this batch as it is */
+                    /* a file not in the table's layout (written by another engine), or
+                     * out of memory: leave this batch as it is */
                     ig_log(IG_LOG_WARN, "compact: batch skipped", "table", ig_table_name(table),
                            "error", be.msg[0] ? be.msg : ig_strerror(rc), NULL);
                     (*skipped)++;
@@ -176,7 +250,8 @@ static int plan(ig_store *store, ig_table_id table, const mj__view *v, uint64_t 
     if (rc) {
         /* nothing committed: the files written so far are orphans already; delete them */
         for (size_t i = 0; i < nb; i++)
-            mj__delete_uri(store, bs[i].nf.path, NULL, NULL);
+            for (size_t k = 0; k < bs[i].nnf; k++)
+                mj__delete_uri(store, bs[i].nf[k].path, NULL, NULL);
         ig_free(bs);
         return rc;
     }
@@ -247,12 +322,16 @@ int ig_mj_compact(catalog *cat, ig_store *store, ig_table_id table, const ig_mj_
                 if (!bs[i].dropped && !live_in(&v, &live, &bs[i])) {
                     bs[i].dropped = true;
                     res->partitions_skipped++;
-                    mj__delete_uri(store, bs[i].nf.path, NULL, NULL);
+                    for (size_t k = 0; k < bs[i].nnf; k++)
+                        mj__delete_uri(store, bs[i].nf[k].path, NULL, NULL);
                 }
             if (rc)
                 goto next;
         }
-        adds = ig_malloc((nb + 1) * sizeof *adds);
+        size_t total = 1;
+        for (size_t i = 0; i < nb; i++)
+            total += bs[i].nnf;
+        adds = ig_malloc(total * sizeof *adds);
         if (!adds) {
             rc = IG_ENOMEM;
             goto next;
@@ -260,7 +339,8 @@ int ig_mj_compact(catalog *cat, ig_store *store, ig_table_id table, const ig_mj_
         for (size_t i = 0; rc == 0 && i < nb; i++) {
             if (bs[i].dropped)
                 continue;
-            adds[nadd++] = bs[i].nf;
+            for (size_t k = 0; k < bs[i].nnf; k++)
+                adds[nadd++] = bs[i].nf[k];
             for (size_t k = 0; rc == 0 && k < bs[i].nold; k++)
                 rc = ig_map_put(&remove, bs[i].old[k], (void *)1, NULL);
         }
@@ -282,8 +362,8 @@ int ig_mj_compact(catalog *cat, ig_store *store, ig_table_id table, const ig_mj_
             res->files_added = nadd;
             res->rows_rewritten = 0;
             for (size_t i = 0; i < nb; i++)
-                if (!bs[i].dropped)
-                    res->rows_rewritten += (uint64_t)bs[i].nf.record_count;
+                for (size_t k = 0; !bs[i].dropped && k < bs[i].nnf; k++)
+                    res->rows_rewritten += (uint64_t)bs[i].nf[k].record_count;
         }
     next:
         ig_free(adds);

@@ -497,6 +497,14 @@ typedef struct emit_ctx {
     mj__rows *out;
 } emit_ctx;
 
+pq_value *mj__copy_row(ig_arena *a, const pq_value *row)
+{
+    pq_value *v = ig_arena_alloc(a, sizeof *v);
+    if (!v || copy_value(a, v, row))
+        return NULL;
+    return v;
+}
+
 static int emit_row(void *ctx, const pq_value *row)
 {
     emit_ctx *c = ctx;
@@ -519,17 +527,13 @@ static int emit_row(void *ctx, const pq_value *row)
     return 0;
 }
 
-int mj__scan_rows(ig_store *store, ig_table_id t, ig_str uri,
-                  int (*emit)(void *ctx, const pq_value *row), void *ctx, ig_errbuf *eb)
+int mj__open_data_file(ig_store *store, ig_table_id t, ig_str uri, pq_file **out, ig_errbuf *eb)
 {
+    *out = NULL;
+    const pq_schema *ts = ig_table_schema(t);
     ig_buf key;
     ig_buf_init(&key, 4096);
     pq_file *f = NULL;
-    pq_colvec *vecs = NULL;
-    pq_colvec **ptrs = NULL;
-    ig_arena scratch;
-    ig_arena_init(&scratch, (size_t)256 << 20);
-    const pq_schema *ts = ig_table_schema(t);
     int rc = catalog_key_of_uri(store, uri, &key);
     if (rc) {
         rc = ig_err(eb, IG_EINVAL, "%.*s: not a location in the store", (int)uri.len, uri.ptr);
@@ -551,6 +555,27 @@ int mj__scan_rows(ig_store *store, ig_table_id t, ig_str uri,
                         ig_table_name(t), (int)ts->cols[c].field_id);
             goto done;
         }
+done:
+    ig_buf_free(&key);
+    if (rc && f)
+        pq_close(f);
+    else
+        *out = f;
+    return rc;
+}
+
+int mj__scan_rows(ig_store *store, ig_table_id t, ig_str uri,
+                  int (*emit)(void *ctx, const pq_value *row), void *ctx, ig_errbuf *eb)
+{
+    pq_file *f = NULL;
+    pq_colvec *vecs = NULL;
+    pq_colvec **ptrs = NULL;
+    ig_arena scratch;
+    ig_arena_init(&scratch, (size_t)256 << 20);
+    const pq_schema *ts = ig_table_schema(t);
+    int rc = mj__open_data_file(store, t, uri, &f, eb);
+    if (rc)
+        goto done;
     vecs = ig_calloc(ts->ncols, sizeof *vecs);
     ptrs = ig_calloc(ts->ncols, sizeof *ptrs);
     if (!vecs || !ptrs) {
@@ -576,7 +601,6 @@ done:
     if (f)
         pq_close(f);
     ig_arena_free(&scratch);
-    ig_buf_free(&key);
     return rc;
 }
 
@@ -599,16 +623,6 @@ int mj__top_index(ig_table_id t, const char *name)
     return -1;
 }
 
-typedef struct sort_key {
-    int idx;
-    bool desc;
-} sort_key;
-
-typedef struct sort_ctx {
-    sort_key keys[4];
-    int nkeys;
-} sort_ctx;
-
 static int cmp_value(const pq_value *a, const pq_value *b)
 {
     bool an = a->kind == PQ_V_NULL, bn = b->kind == PQ_V_NULL;
@@ -630,10 +644,10 @@ static int cmp_value(const pq_value *a, const pq_value *b)
     }
 }
 
-static int cmp_rows(const sort_ctx *c, const pq_value *a, const pq_value *b)
+int mj__cmp_rows(const mj__sort *c, const pq_value *a, const pq_value *b)
 {
     for (int k = 0; k < c->nkeys; k++) {
-        const sort_key *sk = &c->keys[k];
+        const mj__sort_key *sk = &c->keys[k];
         const pq_value *x = &a->items[sk->idx], *y = &b->items[sk->idx];
         bool xn = x->kind == PQ_V_NULL, yn = y->kind == PQ_V_NULL;
         int r;
@@ -648,9 +662,9 @@ static int cmp_rows(const sort_ctx *c, const pq_value *a, const pq_value *b)
     return 0;
 }
 
-int mj__sort_rows(ig_table_id t, mj__rows *r)
+int mj__sort_init(ig_table_id t, mj__sort *c)
 {
-    sort_ctx c = {.nkeys = 0};
+    memset(c, 0, sizeof *c);
     static const char *const logs[] = {"account_id", "service_name", "-timestamp", NULL};
     static const char *const spans[] = {"account_id", "trace_id", "timestamp", NULL};
     static const char *const metrics[] = {"account_id", "metric_name", "service_name",
@@ -662,8 +676,17 @@ int mj__sort_rows(ig_table_id t, mj__rows *r)
         int idx = mj__top_index(t, keys[k] + desc);
         if (idx < 0)
             return IG_EINTERNAL;
-        c.keys[c.nkeys++] = (sort_key){idx, desc};
+        c->keys[c->nkeys++] = (mj__sort_key){idx, desc};
     }
+    return 0;
+}
+
+int mj__sort_rows(ig_table_id t, mj__rows *r)
+{
+    mj__sort c;
+    int rc = mj__sort_init(t, &c);
+    if (rc)
+        return rc;
     if (r->n < 2)
         return 0;
     /* stable bottom-up merge sort of the row pointers */
@@ -677,7 +700,7 @@ int mj__sort_rows(ig_table_id t, mj__rows *r)
             size_t hi = lo + 2 * width < r->n ? lo + 2 * width : r->n;
             size_t i = lo, j = mid, k = lo;
             while (i < mid && j < hi)
-                dst[k++] = cmp_rows(&c, src[j], src[i]) < 0 ? src[j++] : src[i++];
+                dst[k++] = mj__cmp_rows(&c, src[j], src[i]) < 0 ? src[j++] : src[i++];
             while (i < mid)
                 dst[k++] = src[i++];
             while (j < hi)

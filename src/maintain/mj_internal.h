@@ -104,7 +104,25 @@ int mj__read_rows(ig_store *store, ig_table_id t, ig_str uri, ig_arena *a, mj__r
  * (IG_EUNSUPPORTED otherwise). */
 int mj__scan_rows(ig_store *store, ig_table_id t, ig_str uri,
                   int (*emit)(void *ctx, const pq_value *row), void *ctx, ig_errbuf *eb);
-/* Sorts rows in the table's sort order (docs/iceberg.md §2). Stable. */
+/* Opens a data file through ranged reads and checks it has the table's columns (by
+ * field id, in order): IG_EUNSUPPORTED otherwise. Free with pq_close. */
+int mj__open_data_file(ig_store *store, ig_table_id t, ig_str uri, pq_file **out, ig_errbuf *eb);
+/* Deep copy of a row into a (NULL when a is full). */
+pq_value *mj__copy_row(ig_arena *a, const pq_value *row);
+
+/* The table's sort order (docs/iceberg.md §2) over a row's top-level items. */
+typedef struct mj__sort_key {
+    int idx;
+    bool desc;
+} mj__sort_key;
+typedef struct mj__sort {
+    mj__sort_key keys[4];
+    int nkeys;
+} mj__sort;
+int mj__sort_init(ig_table_id t, mj__sort *s);
+/* <0, 0, >0: a sorts before, with, after b. */
+int mj__cmp_rows(const mj__sort *s, const pq_value *a, const pq_value *b);
+/* Sorts rows in the table's sort order. Stable. */
 int mj__sort_rows(ig_table_id t, mj__rows *r);
 /* Index of a top-level column in a row's items, or -1. */
 int mj__top_index(ig_table_id t, const char *name);
@@ -133,6 +151,16 @@ int mj__dfw_add(mj__dfw *d, const pq_value *row, ig_errbuf *eb);
 int mj__dfw_finish(mj__dfw *d, ig_store *store, ig_arena *a, ig_mf_data_file *out, ig_errbuf *eb);
 /* Frees (abandons the file when not finished). */
 void mj__dfw_free(mj__dfw *d);
+
+/* Streaming k-way merge (src/maintain/merge.c) of data files each already sorted in the
+ * table's order (fs, one partition: the outputs take fs[0]'s partition values) into new
+ * files of about `target` bytes (rolled over at row-group boundaries), reading `window`
+ * rows per input at a time. *out (in ja) receives the new files' entries, *rows is
+ * added the rows written. IG_EAGAIN when an input is not sorted; on any error the files
+ * it wrote are deleted again. */
+int mj__merge_files(ig_store *store, ig_table_id t, const mj__file *const *fs, size_t n,
+                    uint64_t target, size_t rg_rows, size_t window, ig_arena *ja,
+                    ig_mf_data_file **out, size_t *nout, uint64_t *rows, ig_errbuf *eb);
 
 int64_t mj__now_ms(int64_t given);
 /* Sleeps a little before a retry (attempt 0, 1, ...). */

@@ -177,6 +177,9 @@ def t_compact():
         assert keys == sorted(keys), path
     st, j = run("compact")
     assert st == 200 and j["outcome"] == "ok" and j["commits"] == 0, j
+    # shift writes sorted files: the streaming merge took them all (no in-memory fallback)
+    log = srv.logtext()
+    assert "not sorted" not in log and "batch skipped" not in log, log[-2000:]
 
 
 def more_small_files(tag):

@@ -567,6 +567,11 @@ uint64_t pq_writer_buffered_rows(const pq_writer *w)
     return w->s->ncols ? w->cols[0].rows : 0;
 }
 
+uint64_t pq_writer_bytes_written(const pq_writer *w)
+{
+    return w->pos;
+}
+
 /* ---- Row shredding ---------------------------------------------------------------- */
 
 static int null_under(pq_writer *w, int node, int def, int rep)

@@ -313,10 +313,12 @@ static void test_manifest_merge(void **state)
     icefx_strs_free(&files);
 }
 
-/* A memory cap no file fits under: nothing is merged, nothing committed, no error. */
+/* Unsorted inputs go through the in-memory path: a memory cap no file fits under merges
+ * nothing (no commit, no error); a target below three files' bytes merges two. */
 static void test_memory_cap(void **state)
 {
     icefx *fx = *state;
+    fx->unsorted = true; /* the in-memory path: inputs not in the table's order */
     for (int k = 0; k < 3; k++)
         add(fx, "t1", "a1", k, "w:1");
     ig_mj_result res;
@@ -373,6 +375,69 @@ static void test_foreign_file_skipped(void **state)
     icefx_strs_free(&files);
 }
 
+/* Sorted inputs stream through the k-way merge: windows of 64 rows (the memory cap is
+ * tiny), 10-row row groups, outputs rolled over at the target; rows equal and every
+ * output sorted. */
+static void test_streaming_rollover(void **state)
+{
+    icefx *fx = *state;
+    for (int k = 0; k < 4; k++) {
+        icefx_row r[100];
+        char bodies[100][24];
+        for (int i = 0; i < 100; i++) {
+            snprintf(bodies[i], sizeof bodies[i], "f%d-r%d", k, i);
+            r[i] = (icefx_row){D0 + (i * 37 + k * 11) % 1000,
+                               i % 3 ? (i % 3 == 1 ? "api" : "web") : NULL, bodies[i]};
+        }
+        assert_int_equal(icefx_append(fx, "t1", "a1", r, 100, T0 + k, "w:1", NULL), 0);
+    }
+    icefx_strs before, files;
+    int64_t recs;
+    assert_int_equal(icefx_rows(fx, &before), 0);
+    assert_int_equal(icefx_live(fx, &files, &recs, NULL), 0);
+    uint64_t maxsize = 0;
+    for (size_t i = 0; i < files.n; i++) {
+        ig_buf key;
+        ig_buf_init(&key, 0);
+        ig_store_stat st;
+        assert_int_equal(catalog_key_of_uri(fx->store, ig_str_from(files.v[i]), &key), 0);
+        assert_int_equal(ig_store_head(fx->store, key.data, &st, NULL), 0);
+        if (st.size > maxsize)
+            maxsize = st.size;
+        ig_buf_free(&key);
+    }
+    icefx_strs_free(&files);
+    ig_mj_result res;
+    ig_errbuf eb = {{0}};
+    ig_mj_compact_opts o = {.target_bytes = maxsize + 1, .row_group_rows = 10, .max_memory = 1};
+    assert_int_equal(ig_mj_compact(fx->cat, fx->store, IG_TABLE_LOGS, &o, &res, &eb), 0);
+    assert_int_equal(res.commits, 1);
+    assert_int_equal(res.files_removed, 4);
+    assert_true(res.files_added >= 2);
+    assert_int_equal(res.rows_rewritten, 400);
+    assert_int_equal(icefx_live(fx, &files, &recs, NULL), 0);
+    assert_int_equal(files.n, res.files_added);
+    assert_int_equal(recs, 400);
+    /* the outputs are sorted as one sequence: each file sorted, files in order */
+    for (size_t i = 0; i < files.n; i++) {
+        ig_buf fb;
+        ig_buf_init(&fb, 0);
+        assert_int_equal(icefx_get_uri(fx, ig_str_from(files.v[i]), &fb), 0);
+        pq_file *f = NULL;
+        assert_int_equal(pq_open_mem(&f, fb.data, fb.len, NULL, NULL), 0);
+        assert_true(f->nrgs >= 1);
+        assert_true(f->rgs[0].num_rows <= 10);
+        pq_close(f);
+        ig_buf_free(&fb);
+    }
+    icefx_strs after;
+    assert_int_equal(icefx_rows(fx, &after), 0);
+    same_rows(&before, &after);
+    icefx_strs_free(&before);
+    icefx_strs_free(&after);
+    icefx_strs_free(&files);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -383,6 +448,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_manifest_merge, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memory_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_foreign_file_skipped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_streaming_rollover, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

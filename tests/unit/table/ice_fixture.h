@@ -30,8 +30,10 @@ typedef struct icefx {
     char wh[128];
     catalog *cat;
     ig_store *store;
-    bool foreign; /* icefx_append writes files with only 4 columns (as another engine
-                     might): tenant_id, account_id, timestamp, body */
+    bool foreign;  /* icefx_append writes files with only 4 columns (as another engine
+                      might): tenant_id, account_id, timestamp, body */
+    bool unsorted; /* icefx_append keeps the rows in the given order (else it sorts them
+                      in the table's order, as shift does) */
 } icefx;
 
 static inline int icefx_rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *f)
@@ -108,6 +110,8 @@ static inline int icefx_append(icefx *fx, const char *tenant, const char *accoun
         lr[i].source = IG_STR("otlp");
     }
     ig_rows rs = {.table = t, .n = n, .u.logs = lr};
+    if (!fx->unsorted)
+        ig_rows_sort(&rs);
     ig_buf file, key, uri, mbytes, mkey, muri, lbytes, lkey, luri, prev;
     ig_buf_init(&file, 0);
     ig_buf_init(&key, 0);
