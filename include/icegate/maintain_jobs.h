@@ -132,9 +132,9 @@ typedef struct ig_mj_compact_opts {
                                     many small files; 0 = 2 */
     uint32_t merge_manifests_at; /* when the snapshot has at least this many data
                                     manifests they are rewritten into one; 0 = 16 */
-    uint64_t max_memory;         /* cap on one batch's decoded rows (estimated from the
-                                    manifests' value counts; a batch that still does not
-                                    fit is skipped); 0 = 1 GiB */
+    uint64_t max_memory;         /* decoded rows held at once: the merge windows of all
+                                    inputs, or an in-memory batch (estimated from the
+                                    manifests' value counts); 0 = 1 GiB */
     size_t row_group_rows;       /* rows per row group of the new files; 0 = 65536 */
     /* Test hook: called after the new files are written and before the commit; a
      * non-zero return aborts the run with that code (simulates a crash). */
@@ -144,8 +144,8 @@ typedef struct ig_mj_compact_opts {
 
 /* For every (tenant, account, day) partition with at least min_files live data files
  * smaller than target_bytes: reads them, merges their rows in the table's sort order
- * (docs/iceberg.md §2) and writes one file per batch of at most target_bytes input and
- * max_memory decoded rows (so heavy rows give smaller files); then one `replace`
+ * (docs/iceberg.md §2) with a streaming k-way merge (inputs are sorted; unsorted ones
+ * fall back to an in-memory sort) into files of about target_bytes; then one `replace`
  * commit removes the old files and adds the new ones (manifests touched are rewritten;
  * with many manifests all are merged). On a lost swap it reloads and keeps only the
  * partitions whose files are all still live (the others are dropped from this run,
