@@ -1823,6 +1823,193 @@ static int h_detected_labels(ig_http_req *req, ig_http_resp *resp, void *ud)
     return 0;
 }
 
+/* ---- detected_fields ------------------------------------------------------------------------ */
+
+/* Loki's type of a detected field value: int, float, boolean, duration, bytes, string. */
+static const char *value_type(ig_str v)
+{
+    int64_t i;
+    double d;
+    if (ig_str_to_i64(v, &i) == 0)
+        return "int";
+    if (lq__parse_float(v, &d) == 0)
+        return "float";
+    static const char *const bools[] = {"1", "t", "T", "TRUE",  "true",  "True",
+                                        "0", "f", "F", "FALSE", "false", "False"};
+    for (size_t k = 0; k < sizeof bools / sizeof bools[0]; k++)
+        if (ig_str_eq_cstr(v, bools[k]))
+            return "boolean";
+    if (lq__parse_go_duration(v, &d) == 0)
+        return "duration";
+    bool unit = v.len && ((v.ptr[v.len - 1] | 32) == 'b');
+    if (unit && lq__parse_bytes(v, &d) == 0)
+        return "bytes";
+    return "string";
+}
+
+typedef struct dfield {
+    const char *type;
+    unsigned parsers; /* 1 json, 2 logfmt, 4 structured metadata */
+    ig_map values;
+} dfield;
+
+static int df_add(ig_map *fields, ig_str name, ig_str value, unsigned parser)
+{
+    if (name.len >= 2 && name.ptr[0] == '_' && name.ptr[1] == '_')
+        return 0; /* __error__ and other internal labels */
+    ig_map_entry *me;
+    bool created;
+    int rc = ig_map_upsert(fields, name, &me, &created);
+    if (rc)
+        return rc;
+    if (created) {
+        dfield *f = ig_malloc(sizeof *f);
+        if (!f)
+            return IG_ENOMEM;
+        f->type = value_type(value);
+        f->parsers = 0;
+        ig_map_init(&f->values, 10000);
+        me->value = f;
+    }
+    dfield *f = me->value;
+    f->parsers |= parser;
+    ig_map_entry *ve;
+    rc = ig_map_upsert(&f->values, value, &ve, &created);
+    return rc == IG_ETOOBIG ? 0 : rc; /* cardinality saturates at the cap */
+}
+
+static int h_detected_fields(ig_http_req *req, ig_http_resp *resp, void *ud)
+{
+    qctx q;
+    if (!open_query(ud, req, resp, &q))
+        return 0;
+    qparams p;
+    if (!read_params(req, resp, false, INT64_MAX, &p, false) || !check_length(&q, resp, &p)) {
+        close_query(&q);
+        return 0;
+    }
+    int64_t line_limit = 1000, limit = 1000;
+    ig_str v;
+    if (ig_http_param(req, "line_limit", &v) && v.len)
+        ig_str_to_i64(v, &line_limit);
+    if (ig_http_param(req, "limit", &v) && v.len)
+        ig_str_to_i64(v, &limit);
+    if (line_limit <= 0 || line_limit > 100000)
+        line_limit = 1000;
+    ig_arena a;
+    ig_arena_init(&a, QUERY_ARENA_CAP);
+    ig_errbuf eb = {{0}};
+    ig_str qs = IG_STR("");
+    ig_http_param(req, "query", &qs);
+    logql_log log = {0};
+    int rc = 0;
+    if (ig_str_trim(qs).len && !ig_str_eq_cstr(ig_str_trim(qs), "{}")) {
+        logql_expr *e;
+        rc = logql_parse(qs, &a, &e, &eb);
+        if (rc == 0 && e->kind == LOGQL_EXPR_LOG)
+            log = e->u.log;
+        else if (rc == 0 && e->kind == LOGQL_EXPR_RANGE_AGG)
+            log = e->u.range.log, log.unwrap = NULL;
+        else if (rc == 0)
+            rc = ig_err(&eb, IG_EINVAL, "parse error : only log queries are supported here");
+    }
+    lcoll c = {.forward = false, .limit = (size_t)line_limit};
+    /* parsers tried on each line: json, then logfmt */
+    logql_stage js = {.kind = LOGQL_STAGE_JSON}, lf = {.kind = LOGQL_STAGE_LOGFMT};
+    logql_log jl = {.stages = &js, .n_stages = 1}, ll = {.stages = &lf, .n_stages = 1};
+    lq_pipeline *jp = NULL, *lp = NULL;
+    if (rc == 0)
+        rc = lq_pipeline_new(&log, &a, &c.p, &eb);
+    if (rc == 0)
+        rc = lq_pipeline_new(&jl, &a, &jp, &eb);
+    if (rc == 0)
+        rc = lq_pipeline_new(&ll, &a, &lp, &eb);
+    if (rc == 0 && !(c.heap = ig_malloc(c.limit * sizeof *c.heap)))
+        rc = ig_err(&eb, IG_ENOMEM, "out of memory");
+    ig_arena_init(&c.scratch, 64u << 20);
+    ig_buf_init(&c.keybuf, 1u << 20);
+    if (rc == 0)
+        rc = q.source->scan(q.source, &log, p.start, p.end, collect, &c, &eb);
+    if (rc == 0 && c.err)
+        rc = ig_err(&eb, c.err, "out of memory");
+    ig_map fields;
+    ig_map_init(&fields, 10000);
+    ig_arena scratch;
+    ig_arena_init(&scratch, 64u << 20);
+    for (size_t i = 0; i < c.n && rc == 0; i++) {
+        const kept *k = c.heap[i];
+        for (size_t j = 0; j < k->n && rc == 0; j++)
+            if (k->cats[j] == LQ_CAT_META)
+                rc = df_add(&fields, k->l[j].name, k->l[j].value, 4);
+        ig_arena_reset(&scratch);
+        lq_entry in = {.ts_ns = k->ts, .line = k->line};
+        lq_out o;
+        unsigned parser = 1;
+        bool ok = lq_pipeline_run(jp, &in, &scratch, &o) &&
+                  !lq_labels_get(&o.labels, IG_STR("__error__")).ptr;
+        if (!ok) {
+            ig_arena_reset(&scratch);
+            parser = 2;
+            ok = lq_pipeline_run(lp, &in, &scratch, &o) &&
+                 !lq_labels_get(&o.labels, IG_STR("__error__")).ptr;
+        }
+        for (size_t j = 0; ok && j < o.labels.n && rc == 0; j++)
+            rc = df_add(&fields, o.labels.v[j].name, o.labels.v[j].value, parser);
+    }
+    if (rc == IG_ETOOBIG)
+        rc = 0; /* more than 10000 fields: the first ones are reported */
+    ig_str *names = rc ? NULL : ig_malloc((fields.count + 1) * sizeof *names);
+    if (rc == 0 && !names)
+        rc = ig_err(&eb, IG_ENOMEM, "out of memory");
+    if (rc) {
+        answer_error(resp, rc, &eb);
+    } else {
+        size_t n = 0, it = 0;
+        ig_map_entry *me;
+        while ((me = ig_map_next(&fields, &it)))
+            names[n++] = (ig_str){me->key, me->key_len};
+        qsort(names, n, sizeof *names, name_cmp);
+        if (limit > 0 && n > (size_t)limit)
+            n = (size_t)limit;
+        ig_buf b;
+        ig_buf_init(&b, 0);
+        ig_buf_append_cstr(&b, "{\"fields\":[");
+        for (size_t i = 0; i < n; i++) {
+            const dfield *f = ig_map_get(&fields, names[i]);
+            ig_buf_append_cstr(&b, i ? ",{\"label\":" : "{\"label\":");
+            jstr(&b, names[i]);
+            ig_buf_printf(&b, ",\"type\":\"%s\",\"cardinality\":%zu,\"parsers\":", f->type,
+                          f->values.count);
+            if (!(f->parsers & 3))
+                ig_buf_append_cstr(&b, "null");
+            else
+                ig_buf_printf(&b, "[%s%s%s]", f->parsers & 1 ? "\"json\"" : "",
+                              (f->parsers & 3) == 3 ? "," : "", f->parsers & 2 ? "\"logfmt\"" : "");
+            ig_buf_putc(&b, '}');
+        }
+        ig_buf_printf(&b, "],\"limit\":%lld}", (long long)limit);
+        json_ok(resp, &b);
+    }
+    ig_free(names);
+    size_t it = 0;
+    ig_map_entry *me;
+    while ((me = ig_map_next(&fields, &it))) {
+        dfield *f = me->value;
+        ig_map_free(&f->values);
+        ig_free(f);
+    }
+    ig_map_free(&fields);
+    for (size_t i = 0; i < c.n; i++)
+        ig_free(c.heap[i]);
+    ig_free(c.heap);
+    ig_arena_free(&c.scratch);
+    ig_arena_free(&scratch);
+    ig_buf_free(&c.keybuf);
+    ig_arena_free(&a);
+    close_query(&q);
+    return 0;
+}
+
 static int h_api(ig_http_req *req, ig_http_resp *resp, void *ud)
 {
     const char *path = req->path;
@@ -1877,6 +2064,7 @@ int lq_loki_api_register(lq_loki_api *api, ig_http_server *s)
     rc |= ig_http_route(s, "GET|POST", "/loki/api/v1/index/volume", h_volume, api);
     rc |= ig_http_route(s, "GET|POST", "/loki/api/v1/index/volume_range", h_volume_range, api);
     rc |= ig_http_route(s, "GET|POST", "/loki/api/v1/detected_labels", h_detected_labels, api);
+    rc |= ig_http_route(s, "GET|POST", "/loki/api/v1/detected_fields", h_detected_fields, api);
     rc |= ig_http_route(s, "*", "/loki/api/v1/*", h_api, api);
     return rc ? IG_ENOMEM : 0;
 }

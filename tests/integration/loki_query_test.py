@@ -283,7 +283,24 @@ def main():
             assert st == 200, body
             assert loads(body) == {"detectedLabels": [{"label": "app", "cardinality": 2},
                                                       {"label": "env", "cardinality": 2}]}, body
-        check("index/stats, index/volume, detected_labels (with tenant isolation)", index_endpoints)
+            st, _, body = get(srv, "/loki/api/v1/detected_fields", dict(win, query='{app="web"}'))
+            assert st == 200, body
+            lf = ["logfmt"]
+            assert loads(body) == {"fields": [
+                {"label": "level", "type": "string", "cardinality": 3, "parsers": lf},
+                {"label": "method", "type": "string", "cardinality": 2, "parsers": lf},
+                {"label": "msg", "type": "string", "cardinality": 1, "parsers": lf},
+                {"label": "path", "type": "string", "cardinality": 3, "parsers": lf},
+                {"label": "status", "type": "int", "cardinality": 3, "parsers": lf},
+                {"label": "trace_id", "type": "string", "cardinality": 1, "parsers": None}], "limit": 1000}, body
+            st, _, body = get(srv, "/loki/api/v1/detected_fields", dict(win, query='{app="api"}'))
+            assert loads(body)["fields"] == [
+                {"label": "latency", "type": "duration", "cardinality": 1, "parsers": ["json"]},
+                {"label": "size", "type": "bytes", "cardinality": 1, "parsers": ["json"]},
+                {"label": "user_id", "type": "int", "cardinality": 1, "parsers": ["json"]},
+                {"label": "user_name", "type": "string", "cardinality": 1, "parsers": ["json"]}], body
+        check("index/stats, index/volume(_range), detected_labels, detected_fields (with tenant isolation)",
+              index_endpoints)
 
         def no_tenant():
             for path in ["/loki/api/v1/query_range", "/loki/api/v1/labels", "/loki/api/v1/series"]:
