@@ -9,6 +9,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
+#include <time.h>
+
 #include "icegate/maintain_jobs.h"
 #include "table/ice_fixture.h"
 
@@ -438,6 +441,71 @@ static void test_streaming_rollover(void **state)
     icefx_strs_free(&files);
 }
 
+typedef struct appender {
+    icefx *fx;
+    int n;
+    int err;
+    _Atomic int done;
+} appender;
+
+static void *append_thread(void *arg)
+{
+    appender *ap = arg;
+    for (int k = 0; k < ap->n && !ap->err; k++) {
+        char b1[32], b2[32];
+        snprintf(b1, sizeof b1, "thr-%d-a", k);
+        snprintf(b2, sizeof b2, "thr-%d-b", k);
+        icefx_row r[2] = {{D0 + k, "api", b1}, {D0 + 2 * k, "web", b2}};
+        if (icefx_append(ap->fx, k % 2 ? "t1" : "t2", "a1", r, 2, T0 + k, "w:t", NULL))
+            ap->err = 1;
+        struct timespec ts = {0, 2000000}; /* let compactions in between */
+        nanosleep(&ts, NULL);
+    }
+    ap->done = 1;
+    return NULL;
+}
+
+/* Real threads: appends (a shift) and compactions running at the same time on one catalog
+ * never lose or double a row. */
+static void test_threads_append_and_compact(void **state)
+{
+    icefx *fx = *state;
+    appender ap = {fx, 30, 0, 0};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, append_thread, &ap), 0);
+    uint64_t commits = 0, conflicts = 0;
+    while (!ap.done) {
+        ig_mj_result res;
+        ig_errbuf eb = {{0}};
+        ig_mj_compact_opts o = {0};
+        int rc = ig_mj_compact(fx->cat, fx->store, IG_TABLE_LOGS, &o, &res, &eb);
+        if (rc)
+            fail_msg("compact: %d %s", rc, eb.msg);
+        commits += res.commits;
+        conflicts += res.conflicts;
+    }
+    pthread_join(th, NULL);
+    assert_int_equal(ap.err, 0);
+    /* how much really interleaved depends on the scheduler: reported, not asserted */
+    print_message("during the appends: %llu compaction commits, %llu conflicts\n",
+                  (unsigned long long)commits, (unsigned long long)conflicts);
+    ig_mj_result res;
+    ig_errbuf eb = {{0}};
+    ig_mj_compact_opts o = {0};
+    assert_int_equal(ig_mj_compact(fx->cat, fx->store, IG_TABLE_LOGS, &o, &res, &eb), 0);
+    icefx_strs rows, files;
+    int64_t recs;
+    assert_int_equal(icefx_rows(fx, &rows), 0);
+    assert_int_equal(rows.n, 60);
+    for (size_t i = 1; i < rows.n; i++) /* every body once */
+        assert_string_not_equal(rows.v[i - 1], rows.v[i]);
+    assert_int_equal(icefx_live(fx, &files, &recs, NULL), 0);
+    assert_int_equal(files.n, 2); /* one file per tenant after the last compaction */
+    assert_int_equal(recs, 60);
+    icefx_strs_free(&rows);
+    icefx_strs_free(&files);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -449,6 +517,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_memory_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_foreign_file_skipped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_streaming_rollover, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_threads_append_and_compact, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
