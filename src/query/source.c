@@ -814,26 +814,16 @@ static int table_scan(lq_source *src, const logql_log *log, int64_t start_ns, in
             break;
         s.npre++;
     }
-    /* pruning predicate: an equality matcher on service_name (the column holds it for
-     * both OTLP rows and Loki streams that carry the label) */
-    ig_plan_pred pred;
-    size_t npred = 0;
-    for (size_t i = 0; i < log->n_matchers; i++)
-        if (log->matchers[i].op == LOGQL_MATCH_EQ &&
-            ig_str_eq_cstr(log->matchers[i].name, "service_name") && log->matchers[i].value.len) {
-            pred = (ig_plan_pred){
-                .column = "service_name", .op = PQ_OP_EQ, .s = log->matchers[i].value};
-            npred = 1;
-        }
+    /* No pruning predicate on service_name: an OTLP row without service.name has
+     * "unknown_service" in the column while its Loki view may carry a discovered
+     * service_name (k8s_container_name, app, ...), so the column cannot rule a row out. */
     int64_t start_us = start_ns / 1000 - (start_ns % 1000 < 0);
     int64_t end_us = end_ns / 1000 + (end_ns % 1000 > 0);
     ig_plan_req req = {.table = IG_TABLE_LOGS,
                        .tenant = ts->tenant,
                        .account = ts->account,
                        .start_us = start_us,
-                       .end_us = end_us,
-                       .preds = npred ? &pred : NULL,
-                       .npreds = npred};
+                       .end_us = end_us};
     ig_plan plan;
     rc = ig_plan_scan(ts->cat, ts->store, &req, &plan, eb);
     for (size_t i = 0; rc == 0 && i < plan.nfiles; i++) {
