@@ -662,6 +662,8 @@ typedef struct lcoll {
     bool forward, categorize;
     kept **heap;
     size_t n, limit;
+    size_t cap; /* heap capacity; with `all` the array grows and nothing is evicted */
+    bool all;   /* keep every entry (the interval parameter needs the full order) */
     uint64_t seq, post;
     size_t bytes;
     ig_buf keybuf;
@@ -716,7 +718,7 @@ static int collect(void *ctx, const lq_entry *e)
     if (!lq_pipeline_run(c->p, e, &c->scratch, &o))
         return 0;
     c->post++;
-    if (c->n == c->limit) {
+    if (!c->all && c->n == c->limit) {
         /* replace the worst only when the new one is better */
         kept *w = c->heap[0];
         bool nb = c->forward ? (e->ts_ns < w->ts || (e->ts_ns == w->ts && seq < w->seq))
@@ -778,7 +780,19 @@ static int collect(void *ctx, const lq_entry *e)
     k->ts = e->ts_ns;
     k->seq = seq;
     c->bytes += need;
-    if (c->n == c->limit) {
+    if (c->all) {
+        if (c->n == c->cap) {
+            size_t nc = c->cap ? c->cap * 2 : 1024;
+            kept **nh = ig_realloc(c->heap, nc * sizeof *nh);
+            if (!nh) {
+                ig_free(k);
+                return c->err = IG_ENOMEM;
+            }
+            c->heap = nh;
+            c->cap = nc;
+        }
+        c->heap[c->n++] = k;
+    } else if (c->n == c->limit) {
         ig_free(c->heap[0]);
         c->heap[0] = k;
         sift_down(c, 0);
@@ -790,6 +804,40 @@ static int collect(void *ctx, const lq_entry *e)
 }
 
 static __thread bool t_fwd;
+
+/* Request-direction order of entries across streams (timestamp, then scan order). */
+static int kept_time_cmp(const void *pa, const void *pb)
+{
+    const kept *a = *(kept *const *)pa, *b = *(kept *const *)pb;
+    if (a->ts != b->ts)
+        return (a->ts < b->ts) == t_fwd ? -1 : 1;
+    if (a->seq != b->seq)
+        return (a->seq < b->seq) == t_fwd ? -1 : 1;
+    return 0;
+}
+
+/* Loki's `interval` (readStreams): walking entries in direction order, one is output
+ * only when it is at least `interval` after (forward) / before (backward) the last one
+ * output, until `limit` are output. Keeps those at the front of c->heap, frees the rest. */
+static void apply_interval(lcoll *c, int64_t interval)
+{
+    t_fwd = c->forward;
+    qsort(c->heap, c->n, sizeof *c->heap, kept_time_cmp);
+    size_t o = 0;
+    int64_t last = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        kept *k = c->heap[i];
+        bool out = o < c->limit &&
+                   (o == 0 || (c->forward ? k->ts >= last + interval : k->ts <= last - interval));
+        if (out) {
+            c->heap[o++] = k;
+            last = k->ts;
+        } else {
+            ig_free(k);
+        }
+    }
+    c->n = o;
+}
 
 static int kept_cmp(const void *pa, const void *pb)
 {
@@ -848,14 +896,15 @@ static int run_log_query(qctx *q, ig_http_req *req, ig_http_resp *resp, const lo
 {
     int64_t t0 = ig_mono_ns();
     ig_errbuf eb = {{0}};
-    if (p->interval > 0)
-        return text(resp, 501, "the interval parameter of log queries is not implemented yet");
-    lcoll c = {
-        .forward = p->forward, .categorize = wants_categorize(req), .limit = (size_t)p->limit};
+    lcoll c = {.forward = p->forward,
+               .categorize = wants_categorize(req),
+               .limit = (size_t)p->limit,
+               .all = p->interval > 0};
     int rc = lq_pipeline_new(&e->u.log, a, &c.p, &eb);
     if (rc)
         return answer_error(resp, rc, &eb);
-    c.heap = ig_malloc(c.limit * sizeof *c.heap);
+    c.cap = c.all ? 1024 : c.limit;
+    c.heap = ig_malloc(c.cap * sizeof *c.heap);
     if (!c.heap)
         return text(resp, 503, "out of memory");
     ig_arena_init(&c.scratch, 64u << 20);
@@ -868,6 +917,8 @@ static int run_log_query(qctx *q, ig_http_req *req, ig_http_resp *resp, const lo
     ig_buf b;
     ig_buf_init(&b, 0);
     if (rc == 0) {
+        if (c.all)
+            apply_interval(&c, p->interval);
         t_fwd = c.forward;
         qsort(c.heap, c.n, sizeof *c.heap, kept_cmp);
         rc =

@@ -82,6 +82,14 @@ LOG_CASES = [
      {"query": '{app="api"} | json | latency > 100ms | keep app | drop __error_details__'},
      [{"stream": {"__error__": "JSONParserErr", "app": "api"}, "values": [[ns(2.5), J2]]},
       {"stream": {"app": "api"}, "values": [[ns(1.5), J1]]}]),
+    ("interval forward", {"query": '{app="web"}', "direction": "forward", "interval": "1s"},
+     [{"stream": WEB_PROD, "values": [[ns(1), L1], [ns(2), L2], [ns(3), L3]]}]),
+    ("interval backward with limit", {"query": '{app="web"}', "interval": "0.5", "limit": "2"},
+     [{"stream": DEV_SM, "values": [[ns(2.2), LD]]},
+      {"stream": WEB_PROD, "values": [[ns(3), L3]]}]),
+    ("interval backward", {"query": '{app="web"}', "interval": "500ms"},
+     [{"stream": DEV_SM, "values": [[ns(2.2), LD]]},
+      {"stream": WEB_PROD, "values": [[ns(3), L3], [ns(1), L1]]}]),
     ("no match", {"query": '{app="nope"}'}, []),
 ]
 
