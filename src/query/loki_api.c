@@ -1929,7 +1929,8 @@ static int df_add(ig_map *fields, ig_str name, ig_str value, unsigned parser)
     return rc == IG_ETOOBIG ? 0 : rc; /* cardinality saturates at the cap */
 }
 
-static int h_detected_fields(ig_http_req *req, ig_http_resp *resp, void *ud)
+/* detected_fields, or with field.ptr set detected_field/NAME/values. */
+static int detected(ig_http_req *req, ig_http_resp *resp, void *ud, ig_str field)
 {
     qctx q;
     if (!open_query(ud, req, resp, &q))
@@ -2014,6 +2015,29 @@ static int h_detected_fields(ig_http_req *req, ig_http_resp *resp, void *ud)
         rc = ig_err(&eb, IG_ENOMEM, "out of memory");
     if (rc) {
         answer_error(resp, rc, &eb);
+    } else if (field.ptr) {
+        /* the distinct values of one field, sorted */
+        const dfield *f = ig_map_get(&fields, field);
+        ig_str *vals = ig_malloc(((f ? f->values.count : 0) + 1) * sizeof *vals);
+        size_t n = 0, it = 0;
+        ig_map_entry *me;
+        while (f && vals && (me = ig_map_next(&f->values, &it)))
+            vals[n++] = (ig_str){me->key, me->key_len};
+        if (vals)
+            qsort(vals, n, sizeof *vals, name_cmp);
+        if (limit > 0 && n > (size_t)limit)
+            n = (size_t)limit;
+        ig_buf b;
+        ig_buf_init(&b, 0);
+        ig_buf_append_cstr(&b, "{\"values\":[");
+        for (size_t i = 0; vals && i < n; i++) {
+            if (i)
+                ig_buf_putc(&b, ',');
+            jstr(&b, vals[i]);
+        }
+        ig_buf_printf(&b, "],\"limit\":%lld}", (long long)limit);
+        ig_free(vals);
+        json_ok(resp, &b);
     } else {
         size_t n = 0, it = 0;
         ig_map_entry *me;
@@ -2061,6 +2085,11 @@ static int h_detected_fields(ig_http_req *req, ig_http_resp *resp, void *ud)
     return 0;
 }
 
+static int h_detected_fields(ig_http_req *req, ig_http_resp *resp, void *ud)
+{
+    return detected(req, resp, ud, IG_STR_NULL);
+}
+
 static int h_api(ig_http_req *req, ig_http_resp *resp, void *ud)
 {
     const char *path = req->path;
@@ -2075,6 +2104,15 @@ static int h_api(ig_http_req *req, ig_http_resp *resp, void *ud)
                 if (!get_post)
                     return text(resp, 405, "method not allowed");
                 return h_meta(req, resp, ud, 1, ig_str_make(nm, (size_t)(sl - nm)));
+            }
+        }
+        if (!strncmp(rest, "detected_field/", 15)) {
+            const char *nm = rest + 15;
+            const char *sl = strchr(nm, '/');
+            if (sl && sl > nm && !strcmp(sl, "/values")) {
+                if (!get_post)
+                    return text(resp, 405, "method not allowed");
+                return detected(req, resp, ud, ig_str_make(nm, (size_t)(sl - nm)));
             }
         }
     }

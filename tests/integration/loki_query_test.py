@@ -307,6 +307,10 @@ def main():
                 {"label": "size", "type": "bytes", "cardinality": 1, "parsers": ["json"]},
                 {"label": "user_id", "type": "int", "cardinality": 1, "parsers": ["json"]},
                 {"label": "user_name", "type": "string", "cardinality": 1, "parsers": ["json"]}], body
+            st, _, body = get(srv, "/loki/api/v1/detected_field/status/values", dict(win, query='{app="web"}'))
+            assert st == 200 and loads(body) == {"values": ["200", "404", "500"], "limit": 1000}, body
+            st, _, body = get(srv, "/loki/api/v1/detected_field/nope/values", dict(win, query='{app="web"}'))
+            assert loads(body) == {"values": [], "limit": 1000}, body
         check("index/stats, index/volume(_range), detected_labels, detected_fields (with tenant isolation)",
               index_endpoints)
 
