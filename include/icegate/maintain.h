@@ -105,13 +105,21 @@ typedef struct ig_maint_outcome {
     int64_t start_ns;     /* wall clock */
     int64_t duration_ns;
     uint64_t files, rows, commits;
+    bool dry_run;          /* remove-orphans ran as a dry run (files = orphans found) */
     ig_shift_result shift; /* shift only */
 } ig_maint_outcome;
+
+/* Options of one run (NULL: defaults). */
+typedef struct ig_maint_run_opts {
+    bool dry_run;    /* remove-orphans only: find the orphans, delete nothing */
+    ig_buf *orphans; /* remove-orphans: receives a JSON array of the orphan store keys found
+                        (deleted, or to be deleted in a dry run); may be NULL */
+} ig_maint_run_opts;
 
 /* Runs a job once over every table. Jobs not built yet give IG_EUNSUPPORTED naming the
  * job. Thread-safe: one run at a time per process (others wait). */
 int ig_maint_run_job(catalog *cat, ig_store *store, const ig_config *cfg, ig_maint_job j,
-                     ig_maint_outcome *out);
+                     const ig_maint_run_opts *ro, ig_maint_outcome *out);
 
 /* ---- the role (scheduler + admin routes) ------------------------------------------ */
 
@@ -131,6 +139,7 @@ void ig_maint_stop(ig_maint *m);
 catalog *ig_maint_catalog(ig_maint *m);
 /* Registers POST /maintain/run?job=NAME (runs the job now, answers when it finished:
  * 200 JSON outcome; 400 naming the valid jobs; 409 when another process holds the lease;
+ * `&dry_run=true` with remove-orphans lists the orphans without deleting them;
  * 501 for a job not built yet; 500 when the job failed) and GET /status (each job's last
  * run) on the maintain listener. */
 int ig_maint_register_http(ig_maint *m, struct ig_http_server *s);

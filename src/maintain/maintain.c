@@ -78,9 +78,12 @@ static int64_t retention_period_us(void *ctx, ig_str tenant)
 
 /* Runs one of maintain_jobs.h's jobs over the four tables, adding up the results. */
 static int run_mj(catalog *cat, ig_store *store, const ig_config *cfg, ig_maint_job j,
-                  ig_maint_outcome *out, ig_errbuf *eb)
+                  const ig_maint_run_opts *ro, ig_maint_outcome *out, ig_errbuf *eb)
 {
     int rc = 0;
+    size_t norph = 0;
+    if (j == IG_JOB_ORPHANS && ro->orphans)
+        rc = ig_buf_putc(ro->orphans, '[');
     for (int t = 0; rc == 0 && t < IG_TABLE_COUNT_; t++) {
         ig_mj_result r = {0};
         switch (j) {
@@ -106,12 +109,27 @@ static int run_mj(catalog *cat, ig_store *store, const ig_config *cfg, ig_maint_
         case IG_JOB_ORPHANS: {
             ig_mj_orphan_opts o;
             ig_mj_orphan_opts_from_config(cfg, &o);
-            rc = ig_mj_remove_orphans(cat, store, (ig_table_id)t, &o, NULL, &r, eb);
+            o.dry_run = ro->dry_run;
+            ig_mj_orphans found = {0};
+            rc = ig_mj_remove_orphans(cat, store, (ig_table_id)t, &o, &found, &r, eb);
+            for (size_t i = 0; rc == 0 && i < found.n; i++) {
+                if (ro->orphans) {
+                    int brc = norph ? ig_buf_putc(ro->orphans, ',') : 0;
+                    brc = brc ? brc : ig_buf_json_str(ro->orphans, ig_str_from(found.keys[i]));
+                    if (brc)
+                        rc = ig_err(eb, brc, "remove-orphans: the orphan list is too long");
+                }
+                norph++;
+            }
+            if (ro->dry_run)
+                out->files += found.n;
+            ig_mj_orphans_free(&found);
             break;
         }
         default: rc = IG_EINTERNAL; break;
         }
-        out->files += r.files_added + r.files_removed + r.objects_deleted;
+        if (!(j == IG_JOB_ORPHANS && ro->dry_run))
+            out->files += r.files_added + r.files_removed + r.objects_deleted;
         out->rows += r.rows_rewritten + r.rows_removed;
         out->commits += r.commits;
         if (rc && eb && !strstr(eb->msg, ig_table_name((ig_table_id)t))) {
@@ -120,13 +138,19 @@ static int run_mj(catalog *cat, ig_store *store, const ig_config *cfg, ig_maint_
             ig_err(eb, rc, "table %s: %s", ig_table_name((ig_table_id)t), m);
         }
     }
+    if (rc == 0 && j == IG_JOB_ORPHANS && ro->orphans)
+        rc = ig_buf_putc(ro->orphans, ']');
     return rc;
 }
 
 int ig_maint_run_job(catalog *cat, ig_store *store, const ig_config *cfg, ig_maint_job j,
-                     ig_maint_outcome *out)
+                     const ig_maint_run_opts *ro, ig_maint_outcome *out)
 {
+    static const ig_maint_run_opts dflt = {0};
+    if (!ro)
+        ro = &dflt;
     memset(out, 0, sizeof *out);
+    out->dry_run = j == IG_JOB_ORPHANS && ro->dry_run;
     out->start_ns = ig_now_ns();
     int64_t t0 = ig_mono_ns();
     ig_errbuf eb = {{0}};
@@ -145,7 +169,7 @@ int ig_maint_run_job(catalog *cat, ig_store *store, const ig_config *cfg, ig_mai
     case IG_JOB_COMPACT:
     case IG_JOB_RETENTION:
     case IG_JOB_EXPIRE:
-    case IG_JOB_ORPHANS: rc = run_mj(cat, store, cfg, j, out, &eb); break;
+    case IG_JOB_ORPHANS: rc = run_mj(cat, store, cfg, j, ro, out, &eb); break;
     default:
         rc = ig_err(&eb, IG_EUNSUPPORTED, "maintenance job %s is not implemented yet",
                     ig_maint_job_name(j));
@@ -175,6 +199,8 @@ int ig_maint_outcome_json(ig_maint_job j, const ig_maint_outcome *o, ig_buf *out
                            ig_maint_job_name(j), outcome_word(o), ts,
                            (double)o->duration_ns / 1e9, (unsigned long long)o->files,
                            (unsigned long long)o->rows, (unsigned long long)o->commits);
+    if (rc == 0 && o->dry_run)
+        rc = ig_buf_append_cstr(out, ",\"dry_run\":true");
     if (rc == 0 && j == IG_JOB_SHIFT)
         rc = ig_buf_printf(out,
                            ",\"segments\":%llu,\"bytes\":%llu,\"conflicts\":%llu,"
@@ -231,12 +257,13 @@ static int maint_lease(ig_maint *m, ig_errbuf *eb)
     return rc;
 }
 
-static void maint_run(ig_maint *m, ig_maint_job j, ig_maint_outcome *o)
+static void maint_run(ig_maint *m, ig_maint_job j, const ig_maint_run_opts *ro,
+                      ig_maint_outcome *o)
 {
     pthread_mutex_lock(&m->mu);
     m->running[j] = true;
     pthread_mutex_unlock(&m->mu);
-    ig_maint_run_job(m->cat, m->store, m->cfg, j, o);
+    ig_maint_run_job(m->cat, m->store, m->cfg, j, ro, o);
     pthread_mutex_lock(&m->mu);
     m->running[j] = false;
     m->last[j] = *o;
@@ -294,7 +321,7 @@ static void *scheduler_main(void *arg)
         ig_errbuf eb = {{0}};
         if (maint_lease(m, &eb) == 0) {
             ig_maint_outcome o;
-            maint_run(m, (ig_maint_job)due, &o);
+            maint_run(m, (ig_maint_job)due, NULL, &o);
         }
         next[due] = ig_mono_ns() + job_interval(m->cfg, due);
         pthread_mutex_lock(&m->mu);
@@ -402,6 +429,12 @@ static int h_run(ig_http_req *req, ig_http_resp *resp, void *ud)
                  (int)(job.len > 64 ? 64 : job.len), job.ptr, ig_maint_job_names());
         return ig_http_resp_json_error(resp, 400, "bad_data", msg);
     }
+    ig_str dr = {0};
+    bool dry_run = ig_http_param(req, "dry_run", &dr) &&
+                   (ig_str_eq_cstr(dr, "true") || ig_str_eq_cstr(dr, "1"));
+    if (dry_run && j != IG_JOB_ORPHANS)
+        return ig_http_resp_json_error(resp, 400, "bad_data",
+                                       "dry_run applies to job remove-orphans only");
     ig_errbuf eb = {{0}};
     int rc = maint_lease(m, &eb);
     if (rc == IG_EAGAIN)
@@ -412,9 +445,20 @@ static int h_run(ig_http_req *req, ig_http_resp *resp, void *ud)
         return ig_http_resp_json_error(resp, 503, "unavailable", msg);
     }
     ig_maint_outcome o;
-    maint_run(m, (ig_maint_job)j, &o);
+    ig_buf orphans;
+    ig_buf_init(&orphans, (size_t)64 << 20);
+    ig_maint_run_opts ro = {.dry_run = dry_run, .orphans = &orphans};
+    maint_run(m, (ig_maint_job)j, &ro, &o);
     json_resp(resp, o.rc == 0 ? 200 : o.rc == IG_EUNSUPPORTED ? 501 : 500);
-    return ig_maint_outcome_json((ig_maint_job)j, &o, &resp->body);
+    rc = ig_maint_outcome_json((ig_maint_job)j, &o, &resp->body);
+    if (rc == 0 && j == IG_JOB_ORPHANS && o.rc == 0 && orphans.len) {
+        resp->body.len--; /* reopen the object: ,"orphans":[...]} */
+        rc = ig_buf_append_cstr(&resp->body, ",\"orphans\":");
+        rc = rc ? rc : ig_buf_append(&resp->body, orphans.data, orphans.len);
+        rc = rc ? rc : ig_buf_putc(&resp->body, '}');
+    }
+    ig_buf_free(&orphans);
+    return rc;
 }
 
 static int h_status(ig_http_req *req, ig_http_resp *resp, void *ud)

@@ -1,4 +1,5 @@
 /* icegate command line: run, migrate, maintain, version, config check. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,7 @@ static void usage(FILE *out)
     fputs("usage:\n"
           "  icegate run [--config FILE] [--role all|ingest,query,maintain]\n"
           "  icegate migrate [--config FILE]\n"
-          "  icegate maintain JOB [--config FILE]   (shift, compact, retention, "
+          "  icegate maintain JOB [--config FILE] [--dry-run]   (shift, compact, retention, "
           "expire-snapshots, remove-orphans)\n"
           "  icegate version\n"
           "  icegate config check [--config FILE]\n",
@@ -31,6 +32,7 @@ typedef struct cli_opts {
     const char *role;
     const char *positional[4];
     int npos;
+    bool dry_run; /* maintain remove-orphans --dry-run */
 } cli_opts;
 
 static int parse_opts(int argc, char **argv, int start, cli_opts *o)
@@ -54,6 +56,8 @@ static int parse_opts(int argc, char **argv, int start, cli_opts *o)
                 o->config = val;
             else
                 o->role = val;
+        } else if (!strcmp(a, "--dry-run")) {
+            o->dry_run = true;
         } else if (a[0] == '-') {
             fprintf(stderr, "icegate: unknown option %s\n", a);
             usage(stderr);
@@ -139,7 +143,7 @@ static void unload_limits(ig_limits *l)
  * first, quietly) and prints a one-line summary. Exit 0 on success, 3 for a job not built
  * yet, 1 on any other error. The leader lease is not taken: every job is safe beside a
  * concurrent run (docs/iceberg.md "The maintain role"). */
-static int run_maintain(const ig_config *cfg, const char *job)
+static int run_maintain(const ig_config *cfg, const char *job, bool dry_run)
 {
     ig_errbuf eb = {{0}};
     if (strcmp(cfg->storage.type, "fs") != 0) {
@@ -169,7 +173,13 @@ static int run_maintain(const ig_config *cfg, const char *job)
     ig_maint_outcome o;
     memset(&o, 0, sizeof o);
     if (rc == 0) {
-        rc = ig_maint_run_job(cat, store, cfg, (ig_maint_job)j, &o);
+        ig_buf orphans;
+        ig_buf_init(&orphans, (size_t)64 << 20);
+        ig_maint_run_opts ro = {.dry_run = dry_run, .orphans = &orphans};
+        rc = ig_maint_run_job(cat, store, cfg, (ig_maint_job)j, &ro, &o);
+        if (rc == 0 && j == IG_JOB_ORPHANS && orphans.len > 2)
+            printf("%s orphans: %s\n", dry_run ? "would delete" : "deleted", orphans.data);
+        ig_buf_free(&orphans);
         if (rc)
             snprintf(eb.msg, sizeof eb.msg, "%s", o.error);
     }
@@ -182,7 +192,8 @@ static int run_maintain(const ig_config *cfg, const char *job)
                (unsigned long long)o.shift.commits, (unsigned long long)o.shift.wal_deleted, secs,
                secs > 0 ? (double)o.shift.rows / secs : 0.0);
     } else if (rc == 0) {
-        printf("%s: %llu files, %llu rows, %llu commits in %.3f s\n", job,
+        printf("%s%s: %llu files, %llu rows, %llu commits in %.3f s\n", job,
+               o.dry_run ? " (dry run)" : "",
                (unsigned long long)o.files, (unsigned long long)o.rows,
                (unsigned long long)o.commits, (double)o.duration_ns / 1e9);
     }
@@ -216,7 +227,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "config")) {
         if ((rc = parse_opts(argc, argv, 2, &o)))
             return rc;
-        if (o.npos != 1 || strcmp(o.positional[0], "check")) {
+        if (o.npos != 1 || strcmp(o.positional[0], "check") || o.dry_run) {
             usage(stderr);
             return 2;
         }
@@ -235,7 +246,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "run")) {
         if ((rc = parse_opts(argc, argv, 2, &o)))
             return rc;
-        if (o.npos) {
+        if (o.npos || o.dry_run) {
             usage(stderr);
             return 2;
         }
@@ -266,7 +277,7 @@ int main(int argc, char **argv)
                         o.npos ? o.positional[0] : "");
                 return 2;
             }
-        } else if (o.npos) {
+        } else if (o.npos || o.dry_run) {
             usage(stderr);
             return 2;
         }
@@ -282,7 +293,12 @@ int main(int argc, char **argv)
             ig_config_free(&cfg);
             return 1;
         }
-        rc = run_maintain(&cfg, o.positional[0]);
+        if (o.dry_run && strcmp(o.positional[0], "remove-orphans") != 0) {
+            fprintf(stderr, "icegate maintain: --dry-run applies to remove-orphans only\n");
+            ig_config_free(&cfg);
+            return 2;
+        }
+        rc = run_maintain(&cfg, o.positional[0], o.dry_run);
         unload_limits(lim);
         ig_config_free(&cfg);
         return rc;

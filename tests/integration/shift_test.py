@@ -13,7 +13,7 @@ import time
 from collections import Counter
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from tap import SHARED, TOOLS, Server, check, done, http, loads  # noqa: E402
+from tap import SHARED, TOOLS, Server, check, done, http, loads, run_cli  # noqa: E402
 
 OTLP = os.path.join(SHARED, "corpus", "otlp")
 JS = "application/json"
@@ -439,11 +439,26 @@ def t_jobs_after_shifts():
         nfiles = len(data_files("logs"))
         assert len(before) == 360 and nfiles == 3, (len(before), nfiles)
         pos = wal_pos(current_snapshot(metadata("logs")))
+        # an old unreferenced file under the table: a dry run lists it, a real run deletes it
+        orphan = os.path.join(WH, "icegate", "logs", "data", "tenant_id=t1", "stray.parquet")
+        with open(orphan, "wb") as f:
+            f.write(b"PAR1")
+        old = time.time() - 3 * 86400
+        os.utime(orphan, (old, old))
+        st, _, b = http("POST", s.url("maintain", "/maintain/run?job=remove-orphans&dry_run=true"),
+                        body=b"")
+        j = loads(b)
+        assert st == 200 and j["dry_run"] is True and j["orphans"] == [
+            "icegate/logs/data/tenant_id=t1/stray.parquet"], j
+        assert os.path.exists(orphan)
+        st, _, b = http("POST", s.url("maintain", "/maintain/run?job=shift&dry_run=true"), body=b"")
+        assert st == 400, (st, b)
         for job in ["compact", "expire-snapshots", "remove-orphans", "retention"]:
             st, _, b = http("POST", s.url("maintain", f"/maintain/run?job={job}"), body=b"",
                             timeout=120)
             j = loads(b)
             assert st == 200 and j["outcome"] == "ok" and j["job"] == job, (job, st, j)
+        assert not os.path.exists(orphan)
         assert comparable(iceberg_rows("logs")) == before
         assert len(data_files("logs")) == 1, data_files("logs")  # compacted
         assert wal_pos(current_snapshot(metadata("logs"))) == pos  # the position is kept
@@ -453,7 +468,8 @@ def t_jobs_after_shifts():
         st_, _, b = http("GET", s.url("maintain", "/status"))
         jobs = loads(b)["jobs"]
         assert all(jobs[n]["runs"] == 1 and jobs[n]["last_run"]["outcome"] == "ok"
-                   for n in ["compact", "expire-snapshots", "remove-orphans", "retention"]), jobs
+                   for n in ["compact", "expire-snapshots", "retention"]), jobs
+        assert jobs["remove-orphans"]["runs"] == 2, jobs["remove-orphans"]
     finally:
         s.stop()
 
@@ -507,6 +523,25 @@ def t_concurrent_ingest_shift_compact():
 
 check("concurrent ingest + scheduled shifts + compaction: every acknowledged row exactly once",
       t_concurrent_ingest_shift_compact)
+def t_cli():
+    import tempfile
+    env = {"ICEGATE_DATA_DIR": os.path.join(tempfile.mkdtemp(prefix="icegate-cli-"), "data")}
+    rc, out, err = run_cli(["maintain", "shift"], env)
+    assert rc == 0 and "created table icegate.logs" in out, (rc, out, err)
+    line = out.strip().splitlines()[-1]
+    assert re.match(r"shift: 0 segments, 0 rows, 0 files, 0 bytes, 0 commits, 0 WAL segments "
+                    r"deleted in [0-9.]+ s", line), line
+    rc, out, err = run_cli(["maintain", "shift"], env)
+    assert rc == 0 and "created" not in out and out.count("\n") == 1, out  # tables exist: quiet
+    rc, out, err = run_cli(["maintain", "remove-orphans", "--dry-run"], env)
+    assert rc == 0 and "remove-orphans (dry run): 0 files" in out, (rc, out, err)
+    rc, out, err = run_cli(["maintain", "shift", "--dry-run"], env)
+    assert rc == 2 and "remove-orphans only" in err, (rc, err)
+    rc, out, err = run_cli(["run", "--dry-run"], env)
+    assert rc == 2, rc
+
+
+check("icegate maintain JOB: one summary line, tables created once, --dry-run", t_cli)
 check("compact, expire-snapshots, remove-orphans, retention through the role after shifts: "
       "rows exactly once, position kept", t_jobs_after_shifts)
 check("two processes on one catalog: one leader (409 naming the holder), lease released at stop",
