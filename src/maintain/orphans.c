@@ -42,9 +42,12 @@ static int add_ref_key(ig_store *store, ig_map *keys, ig_str uri)
 {
     ig_buf k;
     ig_buf_init(&k, 4096);
-    int rc = 0;
-    if (catalog_key_of_uri(store, uri, &k) == 0)
+    int rc = catalog_key_of_uri(store, uri, &k);
+    if (rc == 0)
         rc = ig_map_put(keys, ig_buf_str(&k), (void *)1, NULL);
+    else if (rc == IG_EINVAL)
+        rc = 0; /* elsewhere: not ours to keep (any other error must stop the job, or a
+                   referenced file would look unreferenced) */
     ig_buf_free(&k);
     return rc;
 }

@@ -34,7 +34,7 @@ static int64_t period(void *ctx, ig_str tenant)
     return ICEFX_US_PER_DAY;
 }
 
-typedef enum { J_COMPACT, J_RETENTION, J_EXPIRE } job;
+typedef enum { J_COMPACT, J_RETENTION, J_EXPIRE, J_ORPHANS } job;
 
 static int run(icefx *fx, job j, ig_mj_result *res, ig_errbuf *eb)
 {
@@ -45,6 +45,10 @@ static int run(icefx *fx, job j, ig_mj_result *res, ig_errbuf *eb)
     if (j == J_RETENTION) {
         ig_mj_retention_opts o = {.now_ms = T0 + 3600 * 1000, .period = period};
         return ig_mj_retention(fx->cat, fx->store, IG_TABLE_LOGS, &o, res, eb);
+    }
+    if (j == J_ORPHANS) {
+        ig_mj_orphan_opts o = {.min_age_ms = -1};
+        return ig_mj_remove_orphans(fx->cat, fx->store, IG_TABLE_LOGS, &o, NULL, res, eb);
     }
     ig_mj_expire_opts o = {.now_ms = ig_now_ns() / 1000000 + 3600 * 1000, .keep_last = 1};
     return ig_mj_expire_snapshots(fx->cat, fx->store, IG_TABLE_LOGS, &o, res, eb);
@@ -66,16 +70,39 @@ static void check_table(icefx *fx, icefx_strs *want)
     icefx_strs_free(&files);
 }
 
+/* expire and orphans start from a compacted table (old files only in old snapshots);
+ * orphans also has one unreferenced object to delete */
+static void prepare(icefx *fx, job j)
+{
+    fill(fx);
+    if (j == J_EXPIRE || j == J_ORPHANS) {
+        ig_mj_compact_opts co = {0};
+        assert_int_equal(ig_mj_compact(fx->cat, fx->store, IG_TABLE_LOGS, &co, NULL, NULL), 0);
+    }
+    if (j == J_ORPHANS)
+        assert_int_equal(ig_store_put(fx->store, "icegate/logs/data/orphan.parquet", "x", 1, NULL),
+                         0);
+}
+
+/* every file any snapshot references exists (orphans must never touch one) */
+static void check_all_referenced(icefx *fx)
+{
+    catalog_table t;
+    ig_errbuf eb = {{0}};
+    assert_int_equal(catalog_table_load(fx->cat, fx->store, "icegate", "logs", &t, &eb), 0);
+    for (size_t i = 0; i < t.meta.nsnapshots; i++)
+        assert_true(icefx_exists(fx, t.meta.snapshots[i].manifest_list));
+    for (size_t i = 0; i < t.meta.nmetadata_log; i++)
+        assert_true(icefx_exists(fx, t.meta.metadata_log[i].metadata_file));
+    catalog_table_free(&t);
+}
+
 static void sweep(job j)
 {
     /* how many allocations a whole run makes */
     icefx fx;
     assert_int_equal(icefx_setup(&fx), 0);
-    fill(&fx);
-    if (j == J_EXPIRE) {
-        ig_mj_compact_opts co = {0};
-        assert_int_equal(ig_mj_compact(fx.cat, fx.store, IG_TABLE_LOGS, &co, NULL, NULL), 0);
-    }
+    prepare(&fx, j);
     ig_mj_result res;
     ig_errbuf eb = {{0}};
     uint64_t c0 = ig_alloc_calls();
@@ -86,11 +113,7 @@ static void sweep(job j)
     int failures = 0;
     for (uint64_t n = 0; n < total; n += n < 16 ? 1 : total / 24 + 1) {
         assert_int_equal(icefx_setup(&fx), 0);
-        fill(&fx);
-        if (j == J_EXPIRE) {
-            ig_mj_compact_opts co = {0};
-            assert_int_equal(ig_mj_compact(fx.cat, fx.store, IG_TABLE_LOGS, &co, NULL, NULL), 0);
-        }
+        prepare(&fx, j);
         icefx_strs before;
         assert_int_equal(icefx_rows(&fx, &before), 0);
         ig_alloc_fail_after((long)n);
@@ -101,7 +124,9 @@ static void sweep(job j)
             failures++;
             assert_true(rc < 0);
             if (j != J_RETENTION)
-                check_table(&fx, &before); /* compact and expire never change the rows */
+                check_table(&fx, &before); /* the other jobs never change the rows */
+            if (j == J_ORPHANS)
+                check_all_referenced(&fx);
         }
         /* a rerun completes the job; the rows are as a clean run leaves them */
         assert_int_equal(run(&fx, j, &res, &e2), 0);
@@ -114,13 +139,20 @@ static void sweep(job j)
             icefx_strs_free(&after);
             check_table(&fx, &before);
         }
+        if (j == J_ORPHANS) {
+            check_all_referenced(&fx);
+            ig_store_stat st;
+            assert_int_equal(ig_store_head(fx.store, "icegate/logs/data/orphan.parquet", &st, NULL),
+                             IG_ENOENT);
+        }
         icefx_strs_free(&before);
         icefx_teardown(&fx);
     }
     print_message("%s: %llu allocations per run, %d injected failures\n",
                   j == J_COMPACT     ? "compact"
                   : j == J_RETENTION ? "retention"
-                                     : "expire",
+                  : j == J_EXPIRE    ? "expire"
+                                     : "remove-orphans",
                   (unsigned long long)total, failures);
     assert_true(failures > 0);
 }
@@ -143,12 +175,19 @@ static void test_expire_faults(void **state)
     sweep(J_EXPIRE);
 }
 
+static void test_orphans_faults(void **state)
+{
+    (void)state;
+    sweep(J_ORPHANS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_compact_faults),
         cmocka_unit_test(test_retention_faults),
         cmocka_unit_test(test_expire_faults),
+        cmocka_unit_test(test_orphans_faults),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
