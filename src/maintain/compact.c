@@ -354,6 +354,19 @@ int ig_mj_compact(catalog *cat, ig_store *store, ig_table_id table, const ig_mj_
                           .merge_all = merge,
                           .failpoint = "compact-before-commit"};
         rc = mj__commit_rewrite(cat, store, tname, &t, &v, &rw, eb);
+        if (rc == IG_ETOOBIG && merge && nadd) {
+            /* all manifests in one would be too big: commit the batches alone */
+            ig_log(IG_LOG_WARN, "compact: manifests too big to merge into one", "table", tname,
+                   NULL);
+            rw.merge_all = false;
+            rc = mj__commit_rewrite(cat, store, tname, &t, &v, &rw, eb);
+        } else if (rc == IG_ETOOBIG && merge) {
+            /* a manifest-only run that cannot be done: nothing changed */
+            ig_log(IG_LOG_WARN, "compact: manifests too big to merge into one", "table", tname,
+                   NULL);
+            rc = 0;
+            goto next;
+        }
         if (rc == 0)
             ig_failpoint("compact-after-commit");
         if (rc == 0) {
