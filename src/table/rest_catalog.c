@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "icegate/alloc.h"
+#include "icegate/map.h"
 #include "icegate/rest_catalog.h"
 
 #define REST_METADATA_MAX ((size_t)64 << 20)
@@ -164,6 +165,16 @@ static int h_table(ig_rest_catalog *r, ig_http_req *req, ig_http_resp *resp, con
     } else if (!strcmp(req->method, "HEAD")) {
         resp->status = 204;
     } else {
+        /* The metadata file named by a location never changes: its hash is a strong ETag. */
+        char etag[24];
+        snprintf(etag, sizeof etag, "\"%016llx\"",
+                 (unsigned long long)ig_hash64(loc.data, loc.len));
+        ig_http_resp_header(resp, "ETag", etag);
+        const char *inm = ig_http_header(req, "If-None-Match");
+        if (inm && strstr(inm, etag)) {
+            resp->status = 304;
+            goto out;
+        }
         if (catalog_key_of_uri(r->store, ig_buf_str(&loc), &key) != 0)
             rc = rest_error(resp, 500, "ServerError", "metadata location is not in the store");
         else if ((rc = ig_store_get(r->store, key.data, &md, &eb)) != 0)
@@ -178,6 +189,7 @@ static int h_table(ig_rest_catalog *r, ig_http_req *req, ig_http_resp *resp, con
             rc = rc ? rc : ig_buf_append_cstr(b, ",\"config\":{}}");
         }
     }
+out:
     ig_buf_free(&loc);
     ig_buf_free(&key);
     ig_buf_free(&md);

@@ -61,6 +61,9 @@ def t_load_table():
     with open(loc[len("file://"):]) as f:
         assert j["metadata"] == json.load(f)
     assert j["metadata"]["format-version"] == 2 and j["config"] == {}
+    etag = h["etag"]
+    st, _, b = get("/v1/namespaces/icegate/tables/logs", headers={"If-None-Match": etag})
+    assert st == 304 and b == b"", (st, b)
     # after a shift the catalog serves the new metadata with the snapshot
     st, _, b = http("POST", srv.url("otlp_http", "/v1/logs"), headers={
         "Content-Type": "application/json", "X-Scope-OrgID": "t1"}, body=json.dumps(
@@ -72,6 +75,8 @@ def t_load_table():
     st, _, b = get("/v1/namespaces/icegate/tables/logs")
     j2 = loads(b)
     assert j2["metadata-location"] != loc
+    st, h2, _ = get("/v1/namespaces/icegate/tables/logs", headers={"If-None-Match": etag})
+    assert st == 200 and h2["etag"] != etag, (st, h2)  # a new version: the old ETag is stale
     snap = j2["metadata"]["current-snapshot-id"]
     s = next(x for x in j2["metadata"]["snapshots"] if x["snapshot-id"] == snap)
     assert s["summary"]["added-records"] == "1" and "icegate.wal-position" in s["summary"], s
