@@ -73,6 +73,7 @@ typedef struct ig_config {
         int64_t wal_grace_ns;
         int64_t target_file_bytes;
         int64_t lease_ttl_ns; /* leader lease lifetime (renewed at every scheduled run) */
+        int64_t shift_memory_bytes; /* cap on the decoded rows of one shift commit */
         int64_t expire_keep_snapshots; /* expire-snapshots keeps the newest N */
         int64_t expire_min_age_ns;     /* ... and every snapshot younger than this (0: none) */
         int64_t orphan_min_age_ns;     /* remove-orphans safety age (0: no age check) */

@@ -30,7 +30,8 @@ typedef struct ig_shift_opts {
     int64_t now_ns;             /* 0: the clock (tests) */
 } ig_shift_opts;
 
-/* maintain.target_file_bytes, maintain.wal_grace_period, parquet.row_group_rows. */
+/* maintain.target_file_bytes, maintain.wal_grace_period, maintain.shift_memory,
+ * parquet.row_group_rows. */
 void ig_shift_opts_from_config(const ig_config *cfg, ig_shift_opts *o);
 
 typedef struct ig_shift_result {

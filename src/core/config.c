@@ -22,7 +22,8 @@ typedef struct key_desc {
     const char *def;  /* default as text */
     const char *env;  /* environment variable or NULL */
     int64_t min, max; /* for K_INT, K_BYTES, K_DURATION */
-    const char *allowed; /* for K_ENUM: '|'-separated values */
+    const char *allowed; /* for K_ENUM: '|'-separated values; K_DURATION: "0" = 0 is
+                            also allowed (disables what the key schedules) */
 } key_desc;
 
 #define OFF(f) offsetof(ig_config, f)
@@ -77,8 +78,8 @@ static const key_desc KEYS[] = {
 
     {"maintain.port", K_PORT, OFF(maintain.listen.port), "8080", "ICEGATE_MAINTAIN_PORT", 0, 0,
      NULL},
-    {"maintain.shift_interval", K_DURATION, OFF(maintain.shift_interval_ns), "30s", NULL, 0,
-     86400 * IG_NS_PER_S, NULL}, /* 0: no schedule (POST /maintain/run only) */
+    {"maintain.shift_interval", K_DURATION, OFF(maintain.shift_interval_ns), "30s", NULL,
+     IG_NS_PER_S / 10, 86400 * IG_NS_PER_S, "0"}, /* or 0: no schedule (run on request only) */
     {"maintain.compact_interval", K_DURATION, OFF(maintain.compact_interval_ns), "5m", NULL,
      IG_NS_PER_S, 86400 * IG_NS_PER_S, NULL},
     {"maintain.retention_interval", K_DURATION, OFF(maintain.retention_interval_ns), "1h", NULL,
@@ -87,6 +88,8 @@ static const key_desc KEYS[] = {
      86400 * IG_NS_PER_S, NULL},
     {"maintain.target_file_bytes", K_BYTES, OFF(maintain.target_file_bytes), "128MiB", NULL,
      1 << 20, 1LL << 34, NULL},
+    {"maintain.shift_memory", K_BYTES, OFF(maintain.shift_memory_bytes), "512MiB", NULL,
+     16 << 20, 1LL << 40, NULL},
     {"maintain.lease_ttl", K_DURATION, OFF(maintain.lease_ttl_ns), "60s", NULL, IG_NS_PER_S,
      86400 * IG_NS_PER_S, NULL},
     {"maintain.expire_keep_snapshots", K_INT, OFF(maintain.expire_keep_snapshots), "100", NULL,
@@ -258,13 +261,15 @@ static int apply(ig_config *c, const key_desc *k, const char *v, const char *src
         return 0;
     case K_DURATION: {
         char lo[32], hi[32];
-        if (ig_duration_parse(ig_str_from(v), 0, &i64) || i64 < k->min || i64 > k->max) {
+        bool zero_ok = k->allowed && !strcmp(k->allowed, "0");
+        if (ig_duration_parse(ig_str_from(v), 0, &i64) ||
+            ((i64 < k->min || i64 > k->max) && !(zero_ok && i64 == 0))) {
             ig_duration_format(k->min, lo, sizeof lo);
             ig_duration_format(k->max, hi, sizeof hi);
             return ig_err(eb, IG_EINVAL,
                           "config: %s %s: value \"%s\" is not allowed (a duration such as 30s or "
-                          "1h30m, from %s to %s)",
-                          src, k->key, v, lo, hi);
+                          "1h30m, %sfrom %s to %s)",
+                          src, k->key, v, zero_ok ? "0 to disable, or " : "", lo, hi);
         }
         *(int64_t *)base = i64;
         return 0;

@@ -44,6 +44,7 @@ void ig_shift_opts_from_config(const ig_config *cfg, ig_shift_opts *o)
     o->target_file_bytes = (uint64_t)cfg->maintain.target_file_bytes;
     o->wal_grace_ns = cfg->maintain.wal_grace_ns;
     o->row_group_rows = (size_t)cfg->parquet.row_group_rows;
+    o->memory_bytes = (uint64_t)cfg->maintain.shift_memory_bytes;
 }
 
 /* ---- rows and partitions ------------------------------------------------------------ */

@@ -191,6 +191,14 @@ static void test_bad_values(void **state)
                  "5 minutes", "duration");
     expect_error("maintain:\n  shift_interval: 1ms\n", NULL, "maintain.shift_interval", "1ms",
                  "100ms");
+    {
+        /* 0 disables the shift schedule (docs/configuration.md) */
+        ig_config c;
+        ig_errbuf eb = {""};
+        assert_int_equal(ig_config_load(&c, yaml("maintain:\n  shift_interval: 0s\n"), NULL, &eb), 0);
+        assert_int_equal(c.maintain.shift_interval_ns, 0);
+        ig_config_free(&c);
+    }
     expect_error("wal:\n  flush_bytes: lots\n", NULL, "wal.flush_bytes", "lots", "size");
     expect_error("wal:\n  flush_bytes: 1\n", NULL, "wal.flush_bytes", "\"1\"", "4096");
     expect_error("wal:\n  flush_bytes: nan\n", NULL, "wal.flush_bytes", "nan", "size");
