@@ -112,6 +112,9 @@ typedef struct ig_mj_retention_opts {
     int64_t default_period_us; /* used when period is NULL; <= 0 = keep forever */
     bool keep_partial;         /* true: a file with rows on both sides of the cutoff is
                                   kept whole (no rewrite) until all its rows expire */
+    /* Test hook: called before every commit attempt; non-zero aborts with that code. */
+    int (*before_commit)(void *ctx);
+    void *hook_ctx;
 } ig_mj_retention_opts;
 
 /* Drops the live data files of the table whose rows are all older than the tenant's
@@ -119,7 +122,8 @@ typedef struct ig_mj_retention_opts {
  * cutoff, and any file whose `timestamp` upper bound is before it. A file with rows on
  * both sides of the cutoff is rewritten with only its rows at or after the cutoff
  * (unless keep_partial). One commit: operation `delete` when only files are dropped,
- * `overwrite` when files were rewritten. Dropped files are not deleted from the store
+ * `overwrite` when files were rewritten. After a lost swap it re-plans on the new base,
+ * reusing the rewrites of files still live. Dropped files are not deleted from the store
  * here (older snapshots still reference them): expire-snapshots does that. */
 int ig_mj_retention(catalog *cat, ig_store *store, ig_table_id table,
                     const ig_mj_retention_opts *opts, ig_mj_result *res, ig_errbuf *eb);

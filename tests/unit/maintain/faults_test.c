@@ -25,6 +25,11 @@ static void fill(icefx *fx)
         assert_int_equal(icefx_append(fx, "t1", "a1", &r[0], 1, T0 + k, "w:1", NULL), 0);
         assert_int_equal(icefx_append(fx, "t1", "a1", &r[1], 1, T0 + k, "w:1", NULL), 0);
     }
+    /* for retention (cutoff T0 - 23 h): a file with a row on each side, rewritten */
+    int64_t h = 3600000000LL;
+    icefx_row st[2] = {{D0 - 47 * h / 2, "api", "straddle-old"},
+                       {D0 - 22 * h, "api", "straddle-new"}};
+    assert_int_equal(icefx_append(fx, "t1", "a1", st, 2, T0 + 5, "w:1", NULL), 0);
 }
 
 static int64_t period(void *ctx, ig_str tenant)
@@ -133,7 +138,8 @@ static void sweep(job j)
         icefx_strs after;
         assert_int_equal(icefx_rows(&fx, &after), 0);
         if (j == J_RETENTION) {
-            assert_int_equal(after.n, 3); /* the rows three days old are gone */
+            assert_int_equal(after.n, 4); /* the rows three days old are gone, and the
+                                             straddling file's old row */
             icefx_strs_free(&after);
         } else {
             icefx_strs_free(&after);

@@ -204,12 +204,65 @@ static void test_foreign_straddler_kept(void **state)
     icefx_strs_free(&files);
 }
 
+typedef struct race {
+    icefx *fx;
+    int calls;
+} race;
+
+/* the first commit attempt loses to a concurrent append */
+static int race_append(void *ctx)
+{
+    race *r = ctx;
+    if (r->calls++ == 0) {
+        icefx_row x[1] = {{D0 + 2 * HOUR, "s", "concurrent"}};
+        assert_int_equal(icefx_append(r->fx, "t1", "a", x, 1, NOW_MS, "w:9", NULL), 0);
+    }
+    return 0;
+}
+
+/* A lost swap: the retry reuses the rewrite (one rewritten file, not two), keeps the
+ * concurrent append and its WAL position. */
+static void test_conflict_reuses_rewrite(void **state)
+{
+    icefx *fx = *state;
+    load_data(fx);
+    size_t data0 = icefx_count(fx, "icegate/logs/data/");
+    int calls = 0;
+    race r = {fx, 0};
+    ig_mj_retention_opts o = {.now_ms = NOW_MS,
+                              .period = period,
+                              .ctx = &calls,
+                              .before_commit = race_append,
+                              .hook_ctx = &r};
+    ig_mj_result res;
+    ig_errbuf eb = {{0}};
+    assert_int_equal(ig_mj_retention(fx->cat, fx->store, IG_TABLE_LOGS, &o, &res, &eb), 0);
+    assert_int_equal(r.calls, 2);
+    assert_int_equal(res.conflicts, 1);
+    assert_int_equal(res.commits, 1);
+    assert_int_equal(res.files_removed, 3);
+    assert_int_equal(res.files_added, 1);
+    /* on disk: the originals, the concurrent append, one rewrite */
+    assert_int_equal(icefx_count(fx, "icegate/logs/data/"), data0 + 2);
+    icefx_strs rows;
+    assert_int_equal(icefx_rows(fx, &rows), 0);
+    assert_int_equal(rows.n, 5);
+    assert_true(has_body(&rows, "concurrent"));
+    assert_true(has_body(&rows, "kept1"));
+    icefx_strs_free(&rows);
+    catalog_table t;
+    assert_int_equal(catalog_table_load(fx->cat, fx->store, "icegate", "logs", &t, &eb), 0);
+    assert_non_null(strstr(t.meta.json.ptr, "\"icegate.wal-position\":\"w:9\""));
+    catalog_table_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keep_partial_and_forever, setup, teardown),
         cmocka_unit_test_setup_teardown(test_foreign_straddler_kept, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_conflict_reuses_rewrite, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
