@@ -134,6 +134,11 @@ enum {
     F_B64DEC,
     F_URLENCODE,
     F_URLDECODE,
+    F_DATE,
+    F_UNIXTOTIME,
+    F_NOW,
+    F_DURATION,
+    F_BYTES,
     F_UNSUPPORTED
 };
 typedef struct fdef {
@@ -212,17 +217,17 @@ static const fdef FUNCS[] = {
     {"urlencode", F_URLENCODE, 1, 1},
     {"urldecode", F_URLDECODE, 1, 1},
     /* Loki template functions not built yet: IG_EUNSUPPORTED at compile time */
-    {"date", F_UNSUPPORTED, 0, -1},
+    {"date", F_DATE, 2, 2},
     {"toDate", F_UNSUPPORTED, 0, -1},
     {"toDateInZone", F_UNSUPPORTED, 0, -1},
-    {"unixToTime", F_UNSUPPORTED, 0, -1},
-    {"now", F_UNSUPPORTED, 0, -1},
+    {"unixToTime", F_UNIXTOTIME, 1, 1},
+    {"now", F_NOW, 0, 0},
     {"fromJson", F_UNSUPPORTED, 0, -1},
     {"indent", F_UNSUPPORTED, 0, -1},
     {"nindent", F_UNSUPPORTED, 0, -1},
-    {"bytes", F_UNSUPPORTED, 0, -1},
-    {"duration", F_UNSUPPORTED, 0, -1},
-    {"duration_seconds", F_UNSUPPORTED, 0, -1},
+    {"bytes", F_BYTES, 1, 1},
+    {"duration", F_DURATION, 1, 1},
+    {"duration_seconds", F_DURATION, 1, 1},
     {"index", F_UNSUPPORTED, 0, -1},
     {"slice", F_UNSUPPORTED, 0, -1},
     {"println", F_UNSUPPORTED, 0, -1},
@@ -1222,6 +1227,120 @@ static int go_printf(tx *x, ig_str f, const tv *args, size_t n, ig_buf *b)
     return rc;
 }
 
+/* Go's Time.Format(layout) for a UTC time (sprig's `date`): the standard layout
+ * elements (2006 06 01 1 Jan January 02 2 _2 002 15 03 3 04 4 05 5 PM pm Mon Monday MST,
+ * zone forms -0700 -07:00 -07 Z0700 Z07:00 Z07 and their seconds variants, fractional
+ * seconds .000 / .999 / ,000); everything else is copied. */
+static int go_time_format(ig_buf *b, ig_str l, int64_t ns)
+{
+    static const char *const months[] = {"January",   "February", "March",    "April",
+                                         "May",       "June",     "July",     "August",
+                                         "September", "October",  "November", "December"};
+    static const char *const days[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
+                                       "Thursday", "Friday", "Saturday"};
+    time_t sec = (time_t)(ns / 1000000000);
+    int64_t frac = ns % 1000000000;
+    if (frac < 0)
+        frac += 1000000000, sec--;
+    struct tm tm;
+    gmtime_r(&sec, &tm);
+    int rc = 0;
+    size_t i = 0;
+#define HAS(lit) (l.len - i >= sizeof(lit) - 1 && memcmp(l.ptr + i, lit, sizeof(lit) - 1) == 0)
+    while (i < l.len && rc == 0) {
+        int h12 = tm.tm_hour % 12 == 0 ? 12 : tm.tm_hour % 12;
+        if (HAS("January")) {
+            rc = ig_buf_append_cstr(b, months[tm.tm_mon]), i += 7;
+        } else if (HAS("Jan")) {
+            rc = ig_buf_append(b, months[tm.tm_mon], 3), i += 3;
+        } else if (HAS("Monday")) {
+            rc = ig_buf_append_cstr(b, days[tm.tm_wday]), i += 6;
+        } else if (HAS("Mon")) {
+            rc = ig_buf_append(b, days[tm.tm_wday], 3), i += 3;
+        } else if (HAS("MST")) {
+            rc = ig_buf_append_cstr(b, "UTC"), i += 3;
+        } else if (HAS("2006")) {
+            rc = ig_buf_printf(b, "%04d", tm.tm_year + 1900), i += 4;
+        } else if (HAS("002")) {
+            rc = ig_buf_printf(b, "%03d", tm.tm_yday + 1), i += 3;
+        } else if (HAS("01")) {
+            rc = ig_buf_printf(b, "%02d", tm.tm_mon + 1), i += 2;
+        } else if (HAS("02")) {
+            rc = ig_buf_printf(b, "%02d", tm.tm_mday), i += 2;
+        } else if (HAS("03")) {
+            rc = ig_buf_printf(b, "%02d", h12), i += 2;
+        } else if (HAS("04")) {
+            rc = ig_buf_printf(b, "%02d", tm.tm_min), i += 2;
+        } else if (HAS("05")) {
+            rc = ig_buf_printf(b, "%02d", tm.tm_sec), i += 2;
+        } else if (HAS("06")) {
+            rc = ig_buf_printf(b, "%02d", (tm.tm_year + 1900) % 100), i += 2;
+        } else if (HAS("15")) {
+            rc = ig_buf_printf(b, "%02d", tm.tm_hour), i += 2;
+        } else if (HAS("_2")) {
+            rc = ig_buf_printf(b, "%2d", tm.tm_mday), i += 2;
+        } else if (HAS("1")) {
+            rc = ig_buf_printf(b, "%d", tm.tm_mon + 1), i += 1;
+        } else if (HAS("2")) {
+            rc = ig_buf_printf(b, "%d", tm.tm_mday), i += 1;
+        } else if (HAS("3")) {
+            rc = ig_buf_printf(b, "%d", h12), i += 1;
+        } else if (HAS("4")) {
+            rc = ig_buf_printf(b, "%d", tm.tm_min), i += 1;
+        } else if (HAS("5")) {
+            rc = ig_buf_printf(b, "%d", tm.tm_sec), i += 1;
+        } else if (HAS("PM")) {
+            rc = ig_buf_append_cstr(b, tm.tm_hour >= 12 ? "PM" : "AM"), i += 2;
+        } else if (HAS("pm")) {
+            rc = ig_buf_append_cstr(b, tm.tm_hour >= 12 ? "pm" : "am"), i += 2;
+        } else if (HAS("Z07:00:00") || HAS("Z070000") || HAS("Z07:00") || HAS("Z0700") ||
+                   HAS("Z07")) {
+            size_t n = HAS("Z07:00:00") ? 9
+                       : HAS("Z070000") ? 7
+                       : HAS("Z07:00")  ? 6
+                       : HAS("Z0700")   ? 5
+                                        : 3;
+            rc = ig_buf_putc(b, 'Z'), i += n;
+        } else if (HAS("-07:00:00") || HAS("-070000") || HAS("-07:00") || HAS("-0700") ||
+                   HAS("-07")) {
+            const char *z = HAS("-07:00:00") ? "+00:00:00"
+                            : HAS("-070000") ? "+000000"
+                            : HAS("-07:00")  ? "+00:00"
+                            : HAS("-0700")   ? "+0000"
+                                             : "+00";
+            rc = ig_buf_append_cstr(b, z), i += strlen(z);
+        } else if ((l.ptr[i] == '.' || l.ptr[i] == ',') && i + 1 < l.len &&
+                   (l.ptr[i + 1] == '0' || l.ptr[i + 1] == '9')) {
+            char d = l.ptr[i + 1];
+            size_t j = i + 1;
+            while (j < l.len && l.ptr[j] == d)
+                j++;
+            if (j < l.len && l.ptr[j] >= '0' && l.ptr[j] <= '9') {
+                rc = ig_buf_putc(b, l.ptr[i]), i++; /* not a fraction element */
+                continue;
+            }
+            size_t nd = j - i - 1;
+            if (nd > 9)
+                nd = 9;
+            char f[12];
+            snprintf(f, sizeof f, "%09lld", (long long)frac);
+            size_t keep = nd;
+            if (d == '9')
+                while (keep > 0 && f[keep - 1] == '0')
+                    keep--;
+            if (keep > 0 || d == '0') {
+                rc = ig_buf_putc(b, l.ptr[i]);
+                rc = rc ? rc : ig_buf_append(b, f, keep);
+            }
+            i = j;
+        } else {
+            rc = ig_buf_putc(b, l.ptr[i]), i++;
+        }
+    }
+#undef HAS
+    return rc;
+}
+
 static int eval_pipe(tx *x, const tpipe *p, tv *out);
 static int call(tx *x, const targ *fa, const tv *av, size_t n, tv *out);
 
@@ -1615,6 +1734,62 @@ static int call(tx *x, const targ *fa, const tv *av, size_t n, tv *out)
             out->s = s_dup(x, b.data ? b.data : "", b.len);
         ig_buf_free(&b);
         return rc;
+    }
+    case F_DATE: {
+        int64_t t;
+        if (av[1].t == V_TIME)
+            t = av[1].i;
+        else if (av[1].t == V_INT)
+            t = av[1].i * 1000000000;
+        else
+            return xerr(x, "error calling %s: wrong type for value; expected time.Time", "date");
+        ig_buf b;
+        ig_buf_init(&b, OUT_CAP);
+        rc = go_time_format(&b, s0, t);
+        if (rc == 0)
+            out->s = s_dup(x, b.data ? b.data : "", b.len);
+        ig_buf_free(&b);
+        return rc ? rc : (out->s.ptr ? 0 : IG_ENOMEM);
+    }
+    case F_UNIXTOTIME: {
+        int64_t e;
+        if (ig_str_to_i64(s0, &e) != 0)
+            return xerr(x, "error calling unixToTime: unable to parse time '%s'",
+                        ig_arena_cstr(x->a, s0));
+        int64_t mul = s0.len == 5    ? 86400LL * 1000000000
+                      : s0.len == 10 ? 1000000000
+                      : s0.len == 13 ? 1000000
+                      : s0.len == 16 ? 1000
+                      : s0.len == 19 ? 1
+                                     : 0;
+        if (!mul || (mul > 1 && (e > INT64_MAX / mul || e < INT64_MIN / mul)))
+            return xerr(x, "error calling unixToTime: unable to parse time '%s'",
+                        ig_arena_cstr(x->a, s0));
+        *out = (tv){.t = V_TIME, .i = e * mul};
+        return 0;
+    }
+    case F_NOW: {
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        *out = (tv){.t = V_TIME, .i = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec};
+        return 0;
+    }
+    case F_DURATION: {
+        double d;
+        if (lq__parse_go_duration(s0, &d) != 0)
+            return xerr(x, "error calling duration: time: invalid duration \"%s\"",
+                        ig_arena_cstr(x->a, s0));
+        *out = (tv){.t = V_FLOAT, .f = d / 1e9};
+        return 0;
+    }
+    case F_BYTES: {
+        double d;
+        if (lq__parse_bytes(s0, &d) != 0)
+            return xerr(x,
+                        "error calling bytes: strconv.ParseFloat: parsing \"%s\": invalid syntax",
+                        ig_arena_cstr(x->a, s0));
+        *out = (tv){.t = V_FLOAT, .f = d};
+        return 0;
     }
     case F_URLDECODE:
         out->s = ig_http_urldecode(x->a, s0, true);

@@ -112,8 +112,9 @@ ERROR_CASES = [
     ("empty-compatible selector", "/loki/api/v1/query_range", {"query": '{app=~".*"}'}, 400, None),
     ("unknown endpoint names itself", "/loki/api/v1/patterns", {"query": '{app="web"}'}, 501,
      "/loki/api/v1/patterns is not implemented yet"),
-    ("unsupported template function", "/loki/api/v1/query_range", {"query": '{app="web"} | line_format "{{ now }}"'},
-     501, "template function now is not supported yet"),
+    ("unsupported template function", "/loki/api/v1/query_range",
+     {"query": '{app="web"} | line_format `{{ toDate "2006" .app }}`'},
+     501, "template function toDate is not supported yet"),
 ]
 
 
