@@ -106,10 +106,10 @@ def t_all_listeners_ready():
 
 def t_not_built_apis_answer_501():
     def body(s):
-        cases = [("loki", "GET", "/loki/api/v1/query_range?query=%7Bjob%3D%22a%22%7D", "Loki"),
-                 ("tempo", "GET", "/api/search", "Tempo"),
+        cases = [("tempo", "GET", "/api/search", "Tempo"),
                  ("prometheus", "GET", "/api/v1/query?query=up", "Prometheus")]
-        # (POST /maintain/run and the REST catalog are built: shift_test.py, rest_catalog_test.py)
+        # (built since: the Loki API, POST /maintain/run and the REST catalog — loki_query_test.py,
+        # shift_test.py, rest_catalog_test.py)
         for listener, method, path, api in cases:
             st, h, b = http(method, s.url(listener, path), body=b"" if method == "POST" else None)
             assert st == 501, (path, st, b)
@@ -126,13 +126,13 @@ def t_status_and_metrics():
         st, _, b = http("GET", s.url("maintain", "/status"))
         j = loads(b)
         assert st == 200 and set(j["jobs"]) == {"shift", "compact", "retention", "expire-snapshots", "remove-orphans"}
-        http("GET", s.url("loki", "/loki/api/v1/labels"))
-        st, h, b = http("GET", s.url("loki", "/metrics"))
+        http("GET", s.url("tempo", "/api/search"))
+        st, h, b = http("GET", s.url("tempo", "/metrics"))
         text = b.decode()
         assert st == 200 and h["content-type"].startswith("text/plain")
         assert '# TYPE icegate_http_requests_total counter' in text
-        assert 'icegate_http_requests_total{listener="loki",route="/loki/api/v1/*",code="501"} 1' in text, text
-        assert 'icegate_http_request_duration_seconds_bucket{listener="loki",route="/loki/api/v1/*",le="+Inf"} 1' in text
+        assert 'icegate_http_requests_total{listener="tempo",route="/api/*",code="501"} 1' in text, text
+        assert 'icegate_http_request_duration_seconds_bucket{listener="tempo",route="/api/*",le="+Inf"} 1' in text
     with_server(body)
 
 
