@@ -6,6 +6,18 @@
 #include "icegate/labels.h"
 #include "query_int.h"
 
+/* Bytewise compare of short strings (label names): a plain loop beats a memcmp call. */
+static inline int name_cmp(ig_str a, ig_str b)
+{
+    size_t n = a.len < b.len ? a.len : b.len;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char x = (unsigned char)a.ptr[i], y = (unsigned char)b.ptr[i];
+        if (x != y)
+            return x < y ? -1 : 1;
+    }
+    return a.len < b.len ? -1 : a.len > b.len;
+}
+
 int lq__quote(ig_buf *b, ig_str v)
 {
     return ig_go_quote(b, v, 0);
@@ -98,7 +110,7 @@ ig_str lq_labels_get(const lq_labels *l, ig_str name)
     size_t lo = 0, hi = l->n;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        int c = ig_str_cmp(l->v[mid].name, name);
+        int c = name_cmp(l->v[mid].name, name);
         if (c == 0)
             return l->v[mid].value;
         if (c < 0)
@@ -126,7 +138,7 @@ static bool lb_find(const lq_lb *b, ig_str name, size_t *pos)
     size_t lo = 0, hi = b->n;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        int c = ig_str_cmp(b->v[mid].name, name);
+        int c = name_cmp(b->v[mid].name, name);
         if (c == 0) {
             *pos = mid;
             return true;
@@ -210,7 +222,7 @@ void lq__labels_sort(lq_labels *l)
     for (size_t i = 1; i < l->n; i++) {
         lq_label x = l->v[i];
         size_t j = i;
-        while (j > 0 && ig_str_cmp(l->v[j - 1].name, x.name) > 0) {
+        while (j > 0 && name_cmp(l->v[j - 1].name, x.name) > 0) {
             l->v[j] = l->v[j - 1];
             j--;
         }

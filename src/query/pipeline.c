@@ -756,7 +756,8 @@ static int set_parsed(run *r, ig_str name, ig_str value)
     if (name.len == 0)
         return 0;
     for (size_t i = 0; i < r->nseen; i++)
-        if (ig_str_eq(r->seen[i], name))
+        if (r->seen[i].len == name.len && r->seen[i].ptr[0] == name.ptr[0] &&
+            memcmp(r->seen[i].ptr, name.ptr, name.len) == 0)
             return 0;
     if (r->nseen == r->capseen) {
         size_t nc = r->capseen ? r->capseen * 2 : 16;
