@@ -491,7 +491,10 @@ static int emit_row(scan *s, size_t j, ig_str line, int64_t ts_us)
         (void)attr_start;
         lq_label rec[12];
         size_t nrec = 0;
-        if (fcol_i64(&s->c[C_OBSERVED], j, &x))
+        /* Loki adds observed_timestamp only when the record had both times; a record
+         * without a time was stored with its observed time as timestamp, so equal times
+         * are read as "time was missing" */
+        if (fcol_i64(&s->c[C_OBSERVED], j, &x) && x != ts_us)
             add(rec, &nrec, 12, IG_STR("observed_timestamp"), i64s(a, x * 1000));
         int64_t sevnum = 0;
         if (fcol_i64(&s->c[C_SEVNUM], j, &sevnum) && sevnum)
