@@ -8,6 +8,7 @@
 
 #include "icegate/alloc.h"
 #include "icegate/catalog.h"
+#include "icegate/json.h"
 #include "icegate/limits.h"
 #include "icegate/log.h"
 #include "icegate/logql.h"
@@ -1902,7 +1903,57 @@ typedef struct dfield {
     const char *type;
     unsigned parsers; /* 1 json, 2 logfmt, 4 structured metadata */
     ig_map values;
+    char *json_path; /* JSON array of the raw keys, e.g. ["user","id"] (json fields) */
 } dfield;
+
+/* Records the JSON path (raw keys) of every flattened json field of the line, as the json
+ * parser names them, on fields already detected. path/np: the keys so far. */
+static void json_paths_walk(json_reader *r, ig_map *fields, ig_arena *a, ig_str *path, size_t np,
+                            ig_str flat, int depth)
+{
+    if (json_obj_begin(r) < 0)
+        return;
+    ig_str key;
+    while (json_obj_next_key(r, &key) == 1) {
+        ig_str k = lq__json_key_sanitize(a, key, np == 0);
+        ig_str raw = ig_arena_strdup(a, key);
+        if (!k.ptr || !raw.ptr)
+            return;
+        ig_str name = k;
+        if (flat.len) {
+            char *n = ig_arena_alloc(a, flat.len + 1 + k.len);
+            if (!n)
+                return;
+            memcpy(n, flat.ptr, flat.len);
+            n[flat.len] = '_';
+            memcpy(n + flat.len + 1, k.ptr, k.len);
+            name = (ig_str){n, flat.len + 1 + k.len};
+        }
+        int t = json_peek(r);
+        if (t == JSON_OBJ && depth < 64 && np < 63) {
+            path[np] = raw;
+            json_paths_walk(r, fields, a, path, np + 1, name, depth + 1);
+            continue;
+        }
+        if (json_skip(r) < 0)
+            return;
+        dfield *f = ig_map_get(fields, name);
+        if (!f || f->json_path || t == JSON_ARR || t == JSON_NULL)
+            continue;
+        ig_buf b;
+        ig_buf_init(&b, 1u << 16);
+        ig_buf_putc(&b, '[');
+        for (size_t i = 0; i <= np; i++) {
+            if (i)
+                ig_buf_putc(&b, ',');
+            jstr(&b, i < np ? path[i] : raw);
+        }
+        ig_buf_putc(&b, ']');
+        size_t l;
+        f->json_path = ig_buf_detach(&b, &l);
+        ig_buf_free(&b);
+    }
+}
 
 static int df_add(ig_map *fields, ig_str name, ig_str value, unsigned parser)
 {
@@ -1919,6 +1970,7 @@ static int df_add(ig_map *fields, ig_str name, ig_str value, unsigned parser)
             return IG_ENOMEM;
         f->type = value_type(value);
         f->parsers = 0;
+        f->json_path = NULL;
         ig_map_init(&f->values, 10000);
         me->value = f;
     }
@@ -2007,6 +2059,14 @@ static int detected(ig_http_req *req, ig_http_resp *resp, void *ud, ig_str field
         }
         for (size_t j = 0; ok && j < o.labels.n && rc == 0; j++)
             rc = df_add(&fields, o.labels.v[j].name, o.labels.v[j].value, parser);
+        if (ok && parser == 1 && rc == 0) {
+            ig_str path[64];
+            json_reader jr;
+            json_reader_init(&jr, k->line, NULL);
+            jr.arena = &scratch;
+            json_paths_walk(&jr, &fields, &scratch, path, 0, IG_STR(""), 0);
+            json_reader_free(&jr);
+        }
     }
     if (rc == IG_ETOOBIG)
         rc = 0; /* more than 10000 fields: the first ones are reported */
@@ -2060,6 +2120,10 @@ static int detected(ig_http_req *req, ig_http_resp *resp, void *ud, ig_str field
             else
                 ig_buf_printf(&b, "[%s%s%s]", f->parsers & 1 ? "\"json\"" : "",
                               (f->parsers & 3) == 3 ? "," : "", f->parsers & 2 ? "\"logfmt\"" : "");
+            if (f->json_path) {
+                ig_buf_append_cstr(&b, ",\"jsonPath\":");
+                ig_buf_append_cstr(&b, f->json_path);
+            }
             ig_buf_putc(&b, '}');
         }
         ig_buf_printf(&b, "],\"limit\":%lld}", (long long)limit);
@@ -2071,6 +2135,7 @@ static int detected(ig_http_req *req, ig_http_resp *resp, void *ud, ig_str field
     while ((me = ig_map_next(&fields, &it))) {
         dfield *f = me->value;
         ig_map_free(&f->values);
+        ig_free(f->json_path);
         ig_free(f);
     }
     ig_map_free(&fields);

@@ -815,7 +815,7 @@ static bool line_filter(const cstage *c, ig_str line)
 
 /* -- json -- */
 
-static ig_str json_key_sanitize(ig_arena *a, ig_str k, bool first)
+ig_str lq__json_key_sanitize(ig_arena *a, ig_str k, bool first)
 {
     k = ig_str_trim(k);
     if (k.len == 0)
@@ -852,7 +852,7 @@ static int json_walk(run *r, json_reader *jr, ig_str prefix, int depth)
         return rc;
     ig_str key;
     while ((rc = json_obj_next_key(jr, &key)) == 1) {
-        ig_str k = json_key_sanitize(r->a, key, prefix.len == 0);
+        ig_str k = lq__json_key_sanitize(r->a, key, prefix.len == 0);
         if (!k.ptr)
             return IG_ENOMEM;
         ig_str name = k;

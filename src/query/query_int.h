@@ -47,6 +47,9 @@ size_t lq__utf8_len(const unsigned char *p, size_t n);
  * leading digit gets a '_' prefix. Returns name itself when already valid, else a copy in
  * a (ptr NULL on allocation failure). */
 ig_str lq__sanitize_name(ig_arena *a, ig_str name);
+/* A key of the json parser as Loki sanitises it (trimmed; a leading digit gets '_' only
+ * in the first part of a flattened name). Returns k or a copy in a. */
+ig_str lq__json_key_sanitize(ig_arena *a, ig_str k, bool first);
 /* OTLP/Prometheus label-name normalisation (loki-notes §5): non-alphanumerics to '_',
  * runs of '_' collapsed, leading digit gets "key_". */
 ig_str lq__otlp_name(ig_arena *a, ig_str name);

@@ -304,10 +304,11 @@ def main():
                 {"label": "trace_id", "type": "string", "cardinality": 1, "parsers": None}], "limit": 1000}, body
             st, _, body = get(srv, "/loki/api/v1/detected_fields", dict(win, query='{app="api"}'))
             assert loads(body)["fields"] == [
-                {"label": "latency", "type": "duration", "cardinality": 1, "parsers": ["json"]},
-                {"label": "size", "type": "bytes", "cardinality": 1, "parsers": ["json"]},
-                {"label": "user_id", "type": "int", "cardinality": 1, "parsers": ["json"]},
-                {"label": "user_name", "type": "string", "cardinality": 1, "parsers": ["json"]}], body
+                {"label": "latency", "type": "duration", "cardinality": 1, "parsers": ["json"], "jsonPath": ["latency"]},
+                {"label": "size", "type": "bytes", "cardinality": 1, "parsers": ["json"], "jsonPath": ["size"]},
+                {"label": "user_id", "type": "int", "cardinality": 1, "parsers": ["json"], "jsonPath": ["user", "id"]},
+                {"label": "user_name", "type": "string", "cardinality": 1, "parsers": ["json"],
+                 "jsonPath": ["user", "name"]}], body
             st, _, body = get(srv, "/loki/api/v1/detected_field/status/values", dict(win, query='{app="web"}'))
             assert st == 200 and loads(body) == {"values": ["200", "404", "500"], "limit": 1000}, body
             st, _, body = get(srv, "/loki/api/v1/detected_field/nope/values", dict(win, query='{app="web"}'))
