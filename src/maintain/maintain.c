@@ -13,6 +13,7 @@
 #include "icegate/log.h"
 #include "icegate/maintain.h"
 #include "icegate/maintain_jobs.h"
+#include "icegate/metrics.h"
 #include "icegate/time.h"
 #include "icegate/version.h"
 
@@ -61,6 +62,8 @@ const char *ig_maint_job_names(void)
 }
 
 static pthread_mutex_t g_run_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void job_metrics(ig_maint_job j, const ig_maint_outcome *o);
 
 /* Retention period of a tenant: the process's per-tenant limits when `icegate run` set
  * them, else the config file's default (limits.retention_period). */
@@ -180,7 +183,50 @@ int ig_maint_run_job(catalog *cat, ig_store *store, const ig_config *cfg, ig_mai
     out->duration_ns = ig_mono_ns() - t0;
     if (rc)
         snprintf(out->error, sizeof out->error, "%s", eb.msg[0] ? eb.msg : ig_strerror(rc));
+    job_metrics(j, out);
     return rc;
+}
+
+static const double JOB_BUCKETS[] = {0.01, 0.1, 0.5, 1, 5, 15, 60, 300, 1800};
+
+/* Prometheus series of a finished run (on /metrics of every listener). */
+static void job_metrics(ig_maint_job j, const ig_maint_outcome *o)
+{
+    char labels[96];
+    const char *oc = o->rc == 0 ? "ok" : o->rc == IG_EUNSUPPORTED ? "not_implemented" : "error";
+    snprintf(labels, sizeof labels, "job=\"%s\",outcome=\"%s\"", ig_maint_job_name(j), oc);
+    ig_metric_add(ig_counter("icegate_maintain_runs_total", "Maintenance job runs, by outcome.",
+                             labels),
+                  1);
+    snprintf(labels, sizeof labels, "job=\"%s\"", ig_maint_job_name(j));
+    ig_metric_observe(ig_histogram("icegate_maintain_run_duration_seconds",
+                                   "Duration of maintenance job runs.", labels, JOB_BUCKETS,
+                                   (int)(sizeof JOB_BUCKETS / sizeof JOB_BUCKETS[0])),
+                      (double)o->duration_ns / 1e9);
+    if (o->rc == 0)
+        ig_metric_set(ig_gauge("icegate_maintain_last_success_timestamp_seconds",
+                               "End of the last successful run of a job (Unix seconds).", labels),
+                      (double)(o->start_ns + o->duration_ns) / 1e9);
+    if (j != IG_JOB_SHIFT)
+        return;
+    ig_metric_add(ig_counter("icegate_shift_rows_total", "Rows moved from the WAL into Iceberg.",
+                             NULL),
+                  (double)o->shift.rows);
+    ig_metric_add(ig_counter("icegate_shift_segments_total",
+                             "WAL segments moved into Iceberg.", NULL),
+                  (double)o->shift.segments);
+    ig_metric_add(ig_counter("icegate_shift_files_total", "Data files written by shift.", NULL),
+                  (double)o->shift.files);
+    ig_metric_add(ig_counter("icegate_shift_bytes_total", "Data file bytes written by shift.",
+                             NULL),
+                  (double)o->shift.bytes);
+    ig_metric_add(ig_counter("icegate_shift_conflicts_total",
+                             "Shift commits that lost the compare-and-swap and were retried.",
+                             NULL),
+                  (double)o->shift.conflicts);
+    ig_metric_add(ig_counter("icegate_wal_segments_deleted_total",
+                             "WAL segments deleted after their grace period.", NULL),
+                  (double)o->shift.wal_deleted);
 }
 
 static const char *outcome_word(const ig_maint_outcome *o)
@@ -243,6 +289,9 @@ static int maint_lease(ig_maint *m, ig_errbuf *eb)
     ig_buf_init(&who, 512);
     int rc = catalog_lease(m->cat, LEASE_NAME, m->holder, ig_now_ns() / IG_NS_PER_MS,
                            m->lease_ttl_ms, &who, eb);
+    ig_metric_set(ig_gauge("icegate_maintain_leader",
+                           "1 while this process holds the maintain leader lease.", NULL),
+                  rc == 0 ? 1 : 0);
     pthread_mutex_lock(&m->mu);
     bool was = m->leader;
     m->leader = rc == 0;

@@ -295,6 +295,13 @@ def t_bad_jobs_and_status():
     s = j["jobs"]["shift"]
     assert s["runs"] == 2 and s["last_run"]["outcome"] == "ok" and not s["running"], s
     assert s["last_run"]["duration_seconds"] >= 0 and s["last_run"]["error"] is None
+    st, _, b = http("GET", srv.url("maintain", "/metrics"))
+    text = b.decode()
+    total = sum(len(v) for v in BEFORE.values())
+    assert f"icegate_shift_rows_total {total}" in text, [l for l in text.splitlines() if "shift" in l]
+    assert 'icegate_maintain_runs_total{job="shift",outcome="ok"} 2' in text
+    assert "icegate_maintain_leader 1" in text
+    assert 'icegate_maintain_run_duration_seconds_count{job="shift"} 2' in text
 
 
 check("POST /maintain/run?job=shift moves every WAL row (all four tables, one commit each)",
