@@ -88,6 +88,13 @@ typedef struct lq_table_source {
     ig_store *store;
     ig_str tenant, account; /* account ptr NULL: every account (account_id then a label) */
     int64_t deadline_ns;    /* CLOCK_MONOTONIC; 0 = none. Past it scan() returns IG_ETIMEDOUT */
+    /* Optional bounds a log query's consumer raises while it runs (its `limit` is full):
+     * rows with ts < *ts_floor_ns (backward) or ts > *ts_ceil_ns (forward) cannot enter
+     * the result and are skipped before their columns are read. NULL = none. With a
+     * floor, planned files are visited newest first (WAL segments by descending
+     * sequence), so the floor rises early. */
+    const int64_t *ts_floor_ns;
+    const int64_t *ts_ceil_ns;
     lq_scan_stats stats;
 } lq_table_source;
 

@@ -663,8 +663,9 @@ typedef struct lcoll {
     bool forward, categorize;
     kept **heap;
     size_t n, limit;
-    size_t cap; /* heap capacity; with `all` the array grows and nothing is evicted */
-    bool all;   /* keep every entry (the interval parameter needs the full order) */
+    size_t cap;    /* heap capacity; with `all` the array grows and nothing is evicted */
+    bool all;      /* keep every entry (the interval parameter needs the full order) */
+    int64_t bound; /* with a full heap: the worst kept timestamp (the sources' floor/ceil) */
     uint64_t seq, post;
     size_t bytes;
     ig_buf keybuf;
@@ -801,6 +802,8 @@ static int collect(void *ctx, const lq_entry *e)
         c->heap[c->n++] = k;
         sift_up(c, c->n - 1);
     }
+    if (!c->all && c->n == c->limit)
+        c->bound = c->heap[0]->ts;
     return 0;
 }
 
@@ -910,6 +913,15 @@ static int run_log_query(qctx *q, ig_http_req *req, ig_http_resp *resp, const lo
         return text(resp, 503, "out of memory");
     ig_arena_init(&c.scratch, 64u << 20);
     ig_buf_init(&c.keybuf, 1u << 20);
+    /* once `limit` entries are kept, older (backward) / newer (forward) rows are skipped
+     * by the sources before their columns are read */
+    c.bound = c.forward ? INT64_MAX : INT64_MIN;
+    for (int i = 0; !c.all && i < q->t.ntenants; i++) {
+        if (c.forward)
+            q->ts[i].ts_ceil_ns = &c.bound;
+        else
+            q->ts[i].ts_floor_ns = &c.bound;
+    }
     rc = q->source->scan(q->source, &e->u.log, p->start, p->end, collect, &c, &eb);
     if (rc == 0 && c.err)
         rc = c.err, ig_err(&eb, rc, "%s",

@@ -672,6 +672,9 @@ static int scan_rg(scan *s, pq_file *f, size_t rg)
         int64_t us;
         if (!fcol_i64(&s->c[C_TS], r, &us) || us < lo_us || us * 1000 >= hi_ns)
             continue;
+        if ((s->ts->ts_floor_ns && us * 1000 < *s->ts->ts_floor_ns) ||
+            (s->ts->ts_ceil_ns && us * 1000 > *s->ts->ts_ceil_ns))
+            continue; /* cannot enter the consumer's full result */
         rc = pq_rowsel_add(&sel, (int64_t)r, (int64_t)r + 1);
     }
     if (rc || sel.n == 0) {
@@ -750,6 +753,10 @@ static int scan_rg(scan *s, pq_file *f, size_t rg)
             rc = ig_err(s->eb, IG_ETIMEDOUT, "query timed out");
             break;
         }
+        int64_t tns = tsv[keep[i]] * 1000;
+        if ((s->ts->ts_floor_ns && tns < *s->ts->ts_floor_ns) ||
+            (s->ts->ts_ceil_ns && tns > *s->ts->ts_ceil_ns))
+            continue;
         ig_str line = fcol_str(body, keep[i]);
         rc = emit_row(s, i, line.ptr ? line : IG_STR(""), tsv[keep[i]]);
     }
@@ -829,7 +836,10 @@ static int table_scan(lq_source *src, const logql_log *log, int64_t start_ns, in
                        .end_us = end_us};
     ig_plan plan;
     rc = ig_plan_scan(ts->cat, ts->store, &req, &plan, eb);
-    for (size_t i = 0; rc == 0 && i < plan.nfiles; i++) {
+    for (size_t fi = 0; rc == 0 && fi < plan.nfiles; fi++) {
+        /* newest first when the consumer keeps the newest entries: WAL segments are
+         * planned by ascending sequence after the Iceberg files, so walk backwards */
+        size_t i = ts->ts_floor_ns ? plan.nfiles - 1 - fi : fi;
         const ig_plan_file *pf = &plan.files[i];
         pq_file *f = NULL;
         rc = ig_plan_open(ts->store, pf, &f, eb);
