@@ -249,6 +249,34 @@ static void test_line_filters(void **state)
            "3000000 {account_id=\"acc1\", app=\"a\"} {} account line\n");
 }
 
+static void test_bounds(void **state)
+{
+    fixture *fx = *state;
+    ig_arena a;
+    ig_arena_init(&a, 1 << 24);
+    logql_expr *e;
+    ig_errbuf eb = {{0}};
+    assert_int_equal(logql_parse(IG_STR("{app=~\"a|b\"}"), &a, &e, &eb), 0);
+    for (int dir = 0; dir < 2; dir++) {
+        lq_table_source ts;
+        lq_table_source_init(&ts, NULL, fx->store, IG_STR("t1"), IG_STR_NULL);
+        int64_t bound = US(3000);
+        if (dir == 0)
+            ts.ts_floor_ns = &bound; /* backward: rows older than 3 ms cannot enter */
+        else
+            ts.ts_ceil_ns = &bound; /* forward: rows newer than 3 ms cannot enter */
+        out o;
+        ig_buf_init(&o.b, 0);
+        o.n = 0;
+        assert_int_equal(ts.src.scan(&ts.src, &e->u.log, 0, US(10000), cb, &o, &eb), 0);
+        assert_int_equal(o.n, dir == 0 ? 2 : 3);
+        assert_non_null(strstr(o.b.data, "3000000 "));
+        assert_null(strstr(o.b.data, dir == 0 ? "2000000 " : "4000000 "));
+        ig_buf_free(&o.b);
+    }
+    ig_arena_free(&a);
+}
+
 static void test_deadline(void **state)
 {
     fixture *fx = *state;
@@ -271,9 +299,8 @@ static void test_deadline(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_loki_view),
-        cmocka_unit_test(test_otlp_view),
-        cmocka_unit_test(test_line_filters),
+        cmocka_unit_test(test_loki_view),    cmocka_unit_test(test_otlp_view),
+        cmocka_unit_test(test_line_filters), cmocka_unit_test(test_bounds),
         cmocka_unit_test(test_deadline),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
