@@ -156,6 +156,13 @@ static int mcol_read(pq_file *f, size_t rg, mcol *m, const pq_rowsel *sel, ig_er
     return 0;
 }
 
+static size_t mcol_count(const mcol *m, size_t row)
+{
+    if (m->k.col < 0 || !m->k.loaded || row >= m->k.v.nrows)
+        return 0;
+    return m->row_start[row + 1] - m->row_start[row];
+}
+
 /* Entries of row `row` as labels (names/values are views into the column vectors). */
 static size_t mcol_row(const mcol *m, size_t row, lq_label *out, size_t max)
 {
@@ -422,7 +429,12 @@ static int emit_row(scan *s, size_t j, ig_str line, int64_t ts_us)
     ig_arena_reset(a);
     ig_str src = fcol_str(&s->c[C_SOURCE], j);
     bool loki = ig_str_eq_cstr(src, "loki");
-    size_t maxl = LQ_MAX_LABELS;
+    /* room for this row's map entries plus the fields added below (not LQ_MAX_LABELS
+     * each time: the row arena would then take a fresh block for every row) */
+    size_t maxl = mcol_count(&s->m[M_RES], j) + mcol_count(&s->m[M_SCOPE], j) +
+                  mcol_count(&s->m[M_ATTR], j) + 24;
+    if (maxl > LQ_MAX_LABELS)
+        maxl = LQ_MAX_LABELS;
     lq_label *sv = ig_arena_alloc(a, maxl * sizeof *sv), *mv = ig_arena_alloc(a, maxl * sizeof *mv);
     if (!sv || !mv)
         return ig_err(s->eb, IG_ENOMEM, "out of memory building a log entry");
