@@ -233,6 +233,20 @@ def main():
                                    {"metric": {"env": "prod"}, "value": [1700000010, "3"]}], d["result"]
         check("metric query through /query", metric_instant)
 
+        def post_form_and_log_volume():
+            form = urllib.parse.urlencode(range_params({"query": '{app="web", env="prod"}', "limit": "1"})).encode()
+            st, _, body = http("POST", srv.url("loki", "/loki/api/v1/query_range"), form,
+                               {"X-Scope-OrgID": A, "Content-Type": "application/x-www-form-urlencoded"})
+            assert st == 200 and loads(body)["data"]["result"] == [{"stream": WEB_PROD, "values": [[ns(3), L3]]}], body
+            # Grafana's log-volume histogram query
+            q = 'sum by (level, detected_level) (count_over_time({app="web"} | drop __error__ [1s]))'
+            st, _, body = get(srv, "/loki/api/v1/query_range", {"query": q, "start": ns(0), "end": ns(10), "step": "1000ms"})
+            assert st == 200, body
+            d = loads(body)["data"]
+            assert d["resultType"] == "matrix"
+            assert d["result"] == [{"metric": {}, "values": [[1700000001, "1"], [1700000002, "1"], [1700000003, "2"]]}], d
+        check("POST form parameters; Grafana's log-volume query", post_form_and_log_volume)
+
         def grafana_health():
             st, _, body = get(srv, "/loki/api/v1/query", {"query": "vector(1)+vector(1)", "time": "4000000000"})
             assert st == 200, body
