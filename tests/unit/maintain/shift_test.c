@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <ftw.h>
+#include <libpq-fe.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,9 +31,71 @@ typedef struct fixture {
     char tmp[64];
     char root[128];
     char db[128];
+    bool pg; /* the catalog is the test PostgreSQL (below), else SQLite at db */
     ig_store *st;
     catalog *cat;
 } fixture;
+
+/* PostgreSQL: ICEGATE_TEST_PG_URI, else a throw-away server when the binaries are
+ * installed (as the postgres user when we are root), else the PostgreSQL cases skip. */
+static char pg_uri[512];
+static char pg_dir[64];
+#define PG_BIN "/usr/lib/postgresql/15/bin"
+
+static int pg_start(void **state)
+{
+    (void)state;
+    const char *env = getenv("ICEGATE_TEST_PG_URI");
+    if (env && env[0]) {
+        snprintf(pg_uri, sizeof pg_uri, "%s", env);
+        return 0;
+    }
+    if (access(PG_BIN "/initdb", X_OK) != 0)
+        return 0;
+    snprintf(pg_dir, sizeof pg_dir, "/tmp/ig_shift_pg.XXXXXX");
+    if (!mkdtemp(pg_dir)) {
+        pg_dir[0] = 0;
+        return 0;
+    }
+    const char *as = getuid() == 0 ? "runuser -u postgres -- " : "";
+    char cmd[1024];
+    if (getuid() == 0) {
+        snprintf(cmd, sizeof cmd, "chown postgres %s", pg_dir);
+        if (system(cmd) != 0)
+            return 0;
+    }
+    snprintf(cmd, sizeof cmd,
+             "%s" PG_BIN "/initdb -D %s/db -A trust -U ig >%s/initdb.log 2>&1 && "
+             "%s" PG_BIN "/pg_ctl -D %s/db -o \"-k %s -h '' -F\" -l %s/log -w -t 30 start "
+             ">/dev/null 2>&1",
+             as, pg_dir, pg_dir, as, pg_dir, pg_dir, pg_dir);
+    if (system(cmd) == 0)
+        snprintf(pg_uri, sizeof pg_uri, "postgresql://ig@/postgres?host=%s", pg_dir);
+    else
+        fprintf(stderr, "# no PostgreSQL for this run (see %s)\n", pg_dir);
+    return 0;
+}
+
+static int pg_stop(void **state)
+{
+    (void)state;
+    if (!pg_dir[0])
+        return 0;
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "%s" PG_BIN "/pg_ctl -D %s/db -m immediate -w stop >/dev/null 2>&1",
+             getuid() == 0 ? "runuser -u postgres -- " : "", pg_dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "# pg_ctl stop failed\n");
+    snprintf(cmd, sizeof cmd, "rm -rf %s", pg_dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "# rm failed\n");
+    return 0;
+}
+
+static int open_cat(const fixture *fx, catalog **c, ig_errbuf *eb)
+{
+    return fx->pg ? catalog_open_pg(pg_uri, c, eb) : catalog_open_sqlite(fx->db, c, eb);
+}
 
 static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *f)
 {
@@ -42,7 +105,7 @@ static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *f)
     return remove(p);
 }
 
-static int setup(void **state)
+static int setup_any(void **state, bool pg)
 {
     fixture *fx = calloc(1, sizeof *fx);
     if (!fx)
@@ -53,7 +116,19 @@ static int setup(void **state)
     snprintf(fx->root, sizeof fx->root, "%s/warehouse", fx->tmp);
     snprintf(fx->db, sizeof fx->db, "%s/catalog.db", fx->tmp);
     ig_errbuf eb = {""};
-    if (ig_store_open_fs(fx->root, &fx->st, &eb) || catalog_open_sqlite(fx->db, &fx->cat, &eb))
+    fx->pg = pg;
+    if (pg) {
+        /* empty catalog tables for each test */
+        PGconn *conn = PQconnectdb(pg_uri);
+        PGresult *r = PQexec(conn, "SET client_min_messages = warning; DROP TABLE IF EXISTS "
+                                   "iceberg_tables, iceberg_namespace_properties");
+        int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        PQclear(r);
+        PQfinish(conn);
+        if (!ok)
+            return -1;
+    }
+    if (ig_store_open_fs(fx->root, &fx->st, &eb) || open_cat(fx, &fx->cat, &eb))
         return -1;
     FILE *devnull = fopen("/dev/null", "w");
     int rc = ig_migrate(fx->cat, fx->st, devnull, NULL, &eb);
@@ -64,9 +139,25 @@ static int setup(void **state)
     return 0;
 }
 
+static int setup(void **state)
+{
+    return setup_any(state, false);
+}
+
+static int setup_pg(void **state)
+{
+    if (!pg_uri[0]) {
+        *state = NULL;
+        return 0;
+    }
+    return setup_any(state, true);
+}
+
 static int teardown(void **state)
 {
     fixture *fx = *state;
+    if (!fx)
+        return 0;
     catalog_close(fx->cat);
     ig_store_close(fx->st);
     nftw(fx->tmp, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
@@ -368,7 +459,7 @@ static void *race_main(void *arg)
     racer *x = arg;
     catalog *cat;
     ig_errbuf eb = {""};
-    x->rc = catalog_open_sqlite(x->fx->db, &cat, &eb);
+    x->rc = open_cat(x->fx, &cat, &eb);
     if (x->rc == 0) {
         ig_shift_opts o = {.wal_grace_ns = -1, .memory_bytes = 1};
         x->rc = ig_shift_table(cat, x->fx->st, IG_TABLE_LOGS, &o, &x->r, &eb);
@@ -435,6 +526,21 @@ static void test_wal_deleted_after_grace(void **state)
     assert_int_equal(c.wal_rows, 0);
 }
 
+/* The same on the PostgreSQL catalog (skipped without one). */
+static void pg_test_shift_moves_rows_once(void **state)
+{
+    if (!*state)
+        skip();
+    test_shift_moves_rows_once(state);
+}
+
+static void pg_test_concurrent_shifts(void **state)
+{
+    if (!*state)
+        skip();
+    test_concurrent_shifts_no_duplicates(state);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -442,6 +548,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_shift_batches_and_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_shifts_no_duplicates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wal_deleted_after_grace, setup, teardown),
+        cmocka_unit_test_setup_teardown(pg_test_shift_moves_rows_once, setup_pg, teardown),
+        cmocka_unit_test_setup_teardown(pg_test_concurrent_shifts, setup_pg, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, pg_start, pg_stop);
 }
