@@ -59,7 +59,8 @@ typedef struct ig_shift_result {
  * res is added to (not reset). The table must exist (IG_ENOENT otherwise). */
 int ig_shift_table(catalog *cat, ig_store *store, ig_table_id table, const ig_shift_opts *o,
                    ig_shift_result *res, ig_errbuf *eb);
-/* ig_shift_table for the four tables; stops at the first error. res is reset first. */
+/* ig_shift_table for the four tables; a table that fails does not stop the others; the
+ * first error is returned. res is reset first. */
 int ig_shift_run(catalog *cat, ig_store *store, const ig_shift_opts *o, ig_shift_result *res,
                  ig_errbuf *eb);
 

@@ -922,12 +922,17 @@ int ig_shift_run(catalog *cat, ig_store *store, const ig_shift_opts *o, ig_shift
     memset(res, 0, sizeof *res);
     int64_t t0 = ig_mono_ns();
     int rc = 0;
-    for (int t = 0; rc == 0 && t < IG_TABLE_COUNT_; t++) {
-        rc = ig_shift_table(cat, store, (ig_table_id)t, o, res, eb);
-        if (rc && eb && !strstr(eb->msg, ig_table_name((ig_table_id)t))) {
-            char m[sizeof eb->msg];
-            snprintf(m, sizeof m, "%s", eb->msg);
-            ig_err(eb, rc, "table %s: %s", ig_table_name((ig_table_id)t), m);
+    /* Every table is tried: one table that cannot be shifted does not hold back the others.
+     * The first error is returned (its message in eb). */
+    for (int t = 0; t < IG_TABLE_COUNT_; t++) {
+        ig_errbuf teb = {{0}};
+        int trc = ig_shift_table(cat, store, (ig_table_id)t, o, res, &teb);
+        if (trc && rc == 0) {
+            rc = trc;
+            if (!strstr(teb.msg, ig_table_name((ig_table_id)t)))
+                ig_err(eb, rc, "table %s: %s", ig_table_name((ig_table_id)t), teb.msg);
+            else
+                ig_err(eb, rc, "%s", teb.msg);
         }
     }
     res->duration_ns = ig_mono_ns() - t0;

@@ -526,6 +526,31 @@ static void test_wal_deleted_after_grace(void **state)
     assert_int_equal(c.wal_rows, 0);
 }
 
+/* A table that cannot be shifted (a corrupt segment) does not hold back the others. */
+static void test_one_bad_table(void **state)
+{
+    fixture *fx = *state;
+    ig_wal *w = open_wal(fx, "w1");
+    append_logs(w, "t1", NULL, T0, 1, 10);
+    append_logs(w, "t1", NULL, T0, 1, 5);
+    ig_wal_close(w);
+    ig_errbuf eb = {""};
+    const char junk[] = "PAR1 this is not a parquet file PAR1";
+    assert_int_equal(ig_store_put(fx->st, "wal/spans/w9/00000000000000000001.parquet", junk,
+                                  sizeof junk - 1, &eb),
+                     0);
+    ig_shift_opts o = {.wal_grace_ns = -1};
+    ig_shift_result r;
+    int rc = ig_shift_run(fx->cat, fx->st, &o, &r, &eb);
+    assert_true(rc < 0);
+    assert_non_null(strstr(eb.msg, "spans"));
+    assert_int_equal(r.rows, 15); /* logs went in all the same */
+    counted c;
+    count(fx, IG_TABLE_LOGS, "t1", &c, NULL);
+    assert_int_equal(c.iceberg_rows, 15);
+    assert_int_equal(c.wal_rows, 0);
+}
+
 /* The same on the PostgreSQL catalog (skipped without one). */
 static void pg_test_shift_moves_rows_once(void **state)
 {
@@ -548,6 +573,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_shift_batches_and_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_shifts_no_duplicates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wal_deleted_after_grace, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_one_bad_table, setup, teardown),
         cmocka_unit_test_setup_teardown(pg_test_shift_moves_rows_once, setup_pg, teardown),
         cmocka_unit_test_setup_teardown(pg_test_concurrent_shifts, setup_pg, teardown),
     };
