@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#define XXH_STATIC_LINKING_ONLY /* XXH64_state_t on the stack */
+#include <xxhash.h>
 
 #include "icegate/alloc.h"
 #include "icegate/catalog.h"
@@ -649,6 +651,7 @@ static int answer_error(ig_http_resp *resp, int rc, const ig_errbuf *eb)
 
 typedef struct kept {
     int64_t ts;
+    uint64_t sh; /* stream hash (Prometheus labels.Hash of the entry's labels) */
     uint64_t seq;
     ig_str line;
     lq_label *l;
@@ -673,11 +676,38 @@ typedef struct lcoll {
 } lcoll;
 
 /* a is better (kept in preference) than b */
-static bool better(const lcoll *c, const kept *a, int64_t bts, uint64_t bseq)
+/* Loki's merge order of entries across streams: by timestamp in the request direction;
+ * equal timestamps by stream hash (smaller first forward, larger first backward), then
+ * within a stream in ingestion order (reversed backward). */
+static bool order_before(bool fwd, int64_t ats, uint64_t ash, uint64_t aseq, int64_t bts,
+                         uint64_t bsh, uint64_t bseq)
 {
-    if (a->ts != bts)
-        return c->forward ? a->ts < bts : a->ts > bts;
-    return c->forward ? a->seq < bseq : a->seq > bseq;
+    if (ats != bts)
+        return fwd ? ats < bts : ats > bts;
+    if (ash != bsh)
+        return fwd ? ash < bsh : ash > bsh;
+    return fwd ? aseq < bseq : aseq > bseq;
+}
+
+/* a is better (kept in preference) than b */
+static bool better(const lcoll *c, const kept *a, const kept *b)
+{
+    return order_before(c->forward, a->ts, a->sh, a->seq, b->ts, b->sh, b->seq);
+}
+
+/* Prometheus labels.Hash(): xxHash64 of name 0xff value 0xff ... */
+static uint64_t prom_hash(const lq_labels *l)
+{
+    XXH64_state_t st;
+    XXH64_reset(&st, 0);
+    static const char sep = (char)0xff;
+    for (size_t i = 0; i < l->n; i++) {
+        XXH64_update(&st, l->v[i].name.ptr, l->v[i].name.len);
+        XXH64_update(&st, &sep, 1);
+        XXH64_update(&st, l->v[i].value.ptr ? l->v[i].value.ptr : "", l->v[i].value.len);
+        XXH64_update(&st, &sep, 1);
+    }
+    return XXH64_digest(&st);
 }
 
 static void sift_down(lcoll *c, size_t i)
@@ -685,9 +715,9 @@ static void sift_down(lcoll *c, size_t i)
     /* heap root = the worst kept entry */
     while (true) {
         size_t l = 2 * i + 1, r = l + 1, w = i;
-        if (l < c->n && better(c, c->heap[w], c->heap[l]->ts, c->heap[l]->seq))
+        if (l < c->n && better(c, c->heap[w], c->heap[l]))
             w = l;
-        if (r < c->n && better(c, c->heap[w], c->heap[r]->ts, c->heap[r]->seq))
+        if (r < c->n && better(c, c->heap[w], c->heap[r]))
             w = r;
         if (w == i)
             return;
@@ -702,7 +732,7 @@ static void sift_up(lcoll *c, size_t i)
 {
     while (i > 0) {
         size_t p = (i - 1) / 2;
-        if (!better(c, c->heap[p], c->heap[i]->ts, c->heap[i]->seq))
+        if (!better(c, c->heap[p], c->heap[i]))
             return;
         kept *t = c->heap[i];
         c->heap[i] = c->heap[p];
@@ -720,12 +750,11 @@ static int collect(void *ctx, const lq_entry *e)
     if (!lq_pipeline_run(c->p, e, &c->scratch, &o))
         return 0;
     c->post++;
+    uint64_t sh = prom_hash(&o.labels);
     if (!c->all && c->n == c->limit) {
         /* replace the worst only when the new one is better */
         kept *w = c->heap[0];
-        bool nb = c->forward ? (e->ts_ns < w->ts || (e->ts_ns == w->ts && seq < w->seq))
-                             : (e->ts_ns > w->ts || (e->ts_ns == w->ts && seq > w->seq));
-        if (!nb)
+        if (!order_before(c->forward, e->ts_ns, sh, seq, w->ts, w->sh, w->seq))
             return 0;
     }
     ig_buf_reset(&c->keybuf);
@@ -781,6 +810,7 @@ static int collect(void *ctx, const lq_entry *e)
     k->key = (ig_str){p, c->keybuf.len};
     k->ts = e->ts_ns;
     k->seq = seq;
+    k->sh = sh;
     c->bytes += need;
     if (c->all) {
         if (c->n == c->cap) {
@@ -813,11 +843,9 @@ static __thread bool t_fwd;
 static int kept_time_cmp(const void *pa, const void *pb)
 {
     const kept *a = *(kept *const *)pa, *b = *(kept *const *)pb;
-    if (a->ts != b->ts)
-        return (a->ts < b->ts) == t_fwd ? -1 : 1;
-    if (a->seq != b->seq)
-        return (a->seq < b->seq) == t_fwd ? -1 : 1;
-    return 0;
+    if (order_before(t_fwd, a->ts, a->sh, a->seq, b->ts, b->sh, b->seq))
+        return -1;
+    return order_before(t_fwd, b->ts, b->sh, b->seq, a->ts, a->sh, a->seq) ? 1 : 0;
 }
 
 /* Loki's `interval` (readStreams): walking entries in direction order, one is output
