@@ -14,9 +14,11 @@
 #define PLAN_RETRIES 3                /* a WAL segment vanished: a newer snapshot covers it */
 #define US_PER_DAY (86400LL * 1000000LL)
 
+/* floor(us / day), defined for every int64 (INT64_MIN included). */
 static int64_t day_of_us(int64_t us)
 {
-    return us >= 0 ? us / US_PER_DAY : -((-us + US_PER_DAY - 1) / US_PER_DAY);
+    int64_t q = us / US_PER_DAY;
+    return (us % US_PER_DAY < 0) ? q - 1 : q;
 }
 
 static int64_t le_i64(ig_str s)
@@ -312,7 +314,8 @@ static int plan_iceberg(catalog *cat, ig_store *store, const ig_plan_req *req, i
                 return rc;
             }
         }
-    int64_t d0 = day_of_us(req->start_us), d1 = day_of_us(req->end_us - 1);
+    int64_t d0 = day_of_us(req->start_us),
+            d1 = day_of_us(req->end_us == INT64_MIN ? INT64_MIN : req->end_us - 1);
     int32_t ts_id = top_field_id(req->table, "timestamp");
     ig_buf list, mf, key;
     ig_buf_init(&list, PLAN_FILE_MAX);

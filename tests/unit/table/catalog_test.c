@@ -457,7 +457,7 @@ static void *protocol_worker(void *arg)
     for (int i = 0; i < 10 && !wk->err; i++) {
         int64_t id = 1000 * (wk->id + 1) + i;
         for (int attempt = 0;; attempt++) {
-            bool conflict;
+            bool conflict = false;
             int rc = commit_once(c, st, id, &conflict);
             if (rc == 0)
                 break;
