@@ -2,6 +2,7 @@
  * docs/query.md "API". Parameters, defaults, time formats, response shapes and error texts
  * follow Loki (reference/loki-notes.md §2); query errors are text/plain bodies. */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -32,7 +33,20 @@ struct lq_loki_api {
     const ig_config *cfg;
     ig_store *store;
     ig_tenant_opts topts;
+    /* per-tenant query admission (max_concurrent_queries, max_queries_per_second):
+     * tenant -> qadm, capped; tenants past the cap share one state */
+    pthread_mutex_t mu;
+    ig_map adm;
+    struct qadm *overflow;
 };
+
+typedef struct qadm {
+    int64_t inflight;
+    double tokens;
+    int64_t last_ns;
+} qadm;
+
+#define ADM_MAX_TENANTS 100000
 
 /* ---- responses ------------------------------------------------------------------------ */
 
@@ -508,6 +522,8 @@ typedef struct qctx {
     ig_tenant_limits lim;
     bool has_lim;
     int64_t deadline;
+    qadm *adm[IG_TENANTS_MAX]; /* admitted: released by close_query */
+    int nadm;
 } qctx;
 
 static void qstats(const qctx *q, lq_scan_stats *out)
@@ -520,6 +536,94 @@ static void qstats(const qctx *q, lq_scan_stats *out)
         out->bytes += q->ts[i].stats.bytes;
         out->entries += q->ts[i].stats.entries;
     }
+}
+
+static qadm *adm_get(lq_loki_api *api, ig_str tenant)
+{
+    ig_map_entry *e = ig_map_find(&api->adm, tenant);
+    if (e)
+        return e->value;
+    if (api->adm.count >= ADM_MAX_TENANTS)
+        return api->overflow;
+    qadm *a = ig_malloc(sizeof *a);
+    if (!a)
+        return api->overflow;
+    memset(a, 0, sizeof *a);
+    a->tokens = -1; /* a new tenant starts with a full bucket */
+    bool created;
+    if (ig_map_upsert(&api->adm, tenant, &e, &created) != 0) {
+        ig_free(a);
+        return api->overflow;
+    }
+    e->value = a;
+    return a;
+}
+
+/* Per-tenant query admission: max_concurrent_queries (429 "too many outstanding
+ * requests", Loki's queue-full text) and max_queries_per_second (a token bucket with a
+ * burst of one second's worth, at least 1; 429 with Retry-After). Every tenant of a
+ * multi-tenant query is admitted against the combined limits. */
+static bool admit(lq_loki_api *api, qctx *q, ig_http_resp *resp)
+{
+    if (!q->has_lim || (q->lim.max_concurrent_queries <= 0 && q->lim.max_queries_per_second <= 0))
+        return true;
+    int64_t now = ig_mono_ns();
+    pthread_mutex_lock(&api->mu);
+    const char *why = NULL;
+    double wait_s = 0;
+    qadm *got[IG_TENANTS_MAX];
+    for (int i = 0; i < q->t.ntenants && !why; i++) {
+        qadm *a = adm_get(api, q->t.tenants[i]);
+        got[i] = a;
+        if (q->lim.max_concurrent_queries > 0 && a->inflight >= q->lim.max_concurrent_queries)
+            why = "too many outstanding requests";
+        double rate = q->lim.max_queries_per_second;
+        if (!why && rate > 0) {
+            double burst = rate < 1 ? 1 : rate;
+            if (a->tokens < 0)
+                a->tokens = burst;
+            else
+                a->tokens = fmin(burst, a->tokens + (double)(now - a->last_ns) / 1e9 * rate);
+            a->last_ns = now;
+            if (a->tokens < 1) {
+                why = "query rate limit exceeded";
+                wait_s = (1 - a->tokens) / rate;
+            }
+        }
+    }
+    if (!why) {
+        for (int i = 0; i < q->t.ntenants; i++) {
+            got[i]->inflight++;
+            if (q->lim.max_queries_per_second > 0)
+                got[i]->tokens -= 1;
+            q->adm[q->nadm++] = got[i];
+        }
+    }
+    pthread_mutex_unlock(&api->mu);
+    if (!why)
+        return true;
+    char msg[256], ra[24];
+    if (wait_s > 0) {
+        snprintf(msg, sizeof msg, "%s (limit: %g queries/s per tenant)", why,
+                 q->lim.max_queries_per_second);
+        snprintf(ra, sizeof ra, "%lld", (long long)ceil(wait_s));
+        ig_http_resp_header(resp, "Retry-After", ra);
+    } else {
+        snprintf(msg, sizeof msg, "%s", why);
+    }
+    text(resp, 429, msg);
+    return false;
+}
+
+static void release(lq_loki_api *api, qctx *q)
+{
+    if (!q->nadm)
+        return;
+    pthread_mutex_lock(&api->mu);
+    for (int i = 0; i < q->nadm; i++)
+        q->adm[i]->inflight--;
+    pthread_mutex_unlock(&api->mu);
+    q->nadm = 0;
 }
 
 /* Resolves the tenant(s), loads their limits and opens the catalog; answers the error
@@ -547,8 +651,11 @@ static bool open_query(lq_loki_api *api, ig_http_req *req, ig_http_resp *resp, q
         if (q->lim.query_timeout_ns > 0)
             q->deadline = ig_mono_ns() + q->lim.query_timeout_ns;
     }
+    if (!admit(api, q, resp))
+        return false;
     ig_errbuf eb = {{0}};
     if (catalog_open(api->cfg, &q->cat, &eb) != 0) {
+        release(api, q);
         snprintf(msg, sizeof msg, "catalog unavailable: %s", eb.msg);
         text(resp, 503, msg);
         return false;
@@ -572,6 +679,7 @@ static void close_query(qctx *q)
     if (q->cat)
         catalog_close(q->cat);
     q->cat = NULL;
+    release(q->api, q);
 }
 
 static int64_t max_entries_of(const qctx *q)
@@ -2232,13 +2340,22 @@ int lq_loki_api_new(const ig_config *cfg, lq_loki_api **out, ig_errbuf *eb)
     if (!api)
         return ig_err(eb, IG_ENOMEM, "out of memory");
     memset(api, 0, sizeof *api);
+    api->overflow = ig_malloc(sizeof *api->overflow);
+    if (!api->overflow) {
+        ig_free(api);
+        return ig_err(eb, IG_ENOMEM, "out of memory");
+    }
+    memset(api->overflow, 0, sizeof *api->overflow);
+    api->overflow->tokens = -1;
+    pthread_mutex_init(&api->mu, NULL);
+    ig_map_init(&api->adm, 0);
     api->cfg = cfg;
     api->topts.auth_enabled = cfg->auth.enabled;
     api->topts.default_tenant = cfg->auth.default_tenant;
     api->topts.allow_multi = cfg->auth.multi_tenant_queries;
     int rc = ig_store_open_fs(cfg->storage.path, &api->store, eb);
     if (rc) {
-        ig_free(api);
+        lq_loki_api_free(api);
         return rc;
     }
     *out = api;
@@ -2269,5 +2386,12 @@ void lq_loki_api_free(lq_loki_api *api)
         return;
     if (api->store)
         ig_store_close(api->store);
+    size_t it = 0;
+    ig_map_entry *e;
+    while ((e = ig_map_next(&api->adm, &it)))
+        ig_free(e->value);
+    ig_map_free(&api->adm);
+    ig_free(api->overflow);
+    pthread_mutex_destroy(&api->mu);
     ig_free(api);
 }

@@ -167,7 +167,31 @@ def multi_tenant():
         srv.stop()
 
 
+def query_limits():
+    """Per-tenant query limits from the config: a query rate and max_query_length."""
+    srv = Server(config_text="limits:\n  max_queries_per_second: 0.5\n  max_query_length: 1h\n")
+    try:
+        srv.wait_ready()
+
+        def rate_and_length():
+            p = {"query": '{app="x"}', "start": ns(0), "end": ns(10)}
+            st, _, body = get(srv, "/loki/api/v1/query_range", p, tenant="ql-a")
+            assert st == 200, body
+            st, hd, body = get(srv, "/loki/api/v1/query_range", p, tenant="ql-a")
+            assert st == 429 and body.startswith(b"query rate limit exceeded"), (st, body)
+            assert int(hd.get("retry-after", "0")) >= 1, hd
+            st, _, body = get(srv, "/loki/api/v1/query_range", p, tenant="ql-b")  # its own bucket
+            assert st == 200, body
+            st, _, body = get(srv, "/loki/api/v1/query_range",
+                              {"query": '{app="x"}', "start": ns(0), "end": str(T + 7200 * S)}, tenant="ql-c")
+            assert st == 400 and body == b"the query time range exceeds the limit (query length: 2h, limit: 1h)\n", body
+        check("query limits: max_queries_per_second (429 + Retry-After), max_query_length", rate_and_length)
+    finally:
+        srv.stop()
+
+
 def main():
+    query_limits()
     multi_tenant()
     srv = Server()
     try:
