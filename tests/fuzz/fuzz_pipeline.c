@@ -32,8 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (log && lq_pipeline_new(log, &a, &p, &eb) == 0) {
             lq_label st[] = {{IG_STR("app"), IG_STR("a")}, {IG_STR("level"), IG_STR("info")}};
             lq_label sm[] = {{IG_STR("level"), IG_STR("warn")}, {IG_STR("trace_id"), IG_STR("t")}};
-            lq_entry in = {.ts_ns = 1700000000123456789, .line = line, .stream = {st, 2},
-                           .meta = {sm, 2}};
+            lq_entry in = {
+                .ts_ns = 1700000000123456789, .line = line, .stream = {st, 2}, .meta = {sm, 2}};
             ig_arena scratch;
             ig_arena_init(&scratch, 16u << 20);
             lq_out o;
