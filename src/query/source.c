@@ -80,11 +80,12 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
 }
 
 /* Reads a flat column and maps rows to value indices. */
-static int fcol_read(pq_file *f, size_t rg, fcol *c, const pq_rowsel *sel, ig_errbuf *eb)
+static int fcol_read_flags(pq_file *f, size_t rg, fcol *c, const pq_rowsel *sel, unsigned flags,
+                           ig_errbuf *eb)
 {
     if (c->col < 0)
         return 0;
-    int rc = pq_read_column(f, rg, (size_t)c->col, sel, 0, &c->v, eb);
+    int rc = pq_read_column(f, rg, (size_t)c->col, sel, flags, &c->v, eb);
     if (rc)
         return rc;
     c->loaded = true;
@@ -94,6 +95,34 @@ static int fcol_read(pq_file *f, size_t rg, fcol *c, const pq_rowsel *sel, ig_er
     for (size_t i = 0; i < c->v.n; i++)
         c->row_val[i] = (!c->v.def || c->v.def[i] == c->v.max_def) ? k++ : -1;
     return 0;
+}
+
+static int fcol_read(pq_file *f, size_t rg, fcol *c, const pq_rowsel *sel, ig_errbuf *eb)
+{
+    return fcol_read_flags(f, rg, c, sel, 0, eb);
+}
+
+static ig_str fcol_str(const fcol *c, size_t row);
+
+/* Per row: whether a string column equals want (a missing value never does). With a
+ * dictionary-encoded chunk the comparison runs once per dictionary entry. mask has
+ * room for nrows bytes. */
+static void fcol_eq_rows(const fcol *c, ig_str want, uint8_t *mask, uint8_t *dmask, size_t dcap)
+{
+    size_t n = c->v.nrows;
+    if (c->col < 0 || !c->loaded) {
+        memset(mask, 0, n);
+        return;
+    }
+    if (c->v.is_dict && c->v.ndict <= dcap) {
+        for (size_t e = 0; e < c->v.ndict; e++)
+            dmask[e] = ig_str_eq(pq_colvec_dict_bytes(&c->v, e), want);
+        for (size_t r = 0; r < n; r++)
+            mask[r] = c->row_val[r] >= 0 && dmask[c->v.idx[c->row_val[r]]];
+        return;
+    }
+    for (size_t r = 0; r < n; r++)
+        mask[r] = ig_str_eq(fcol_str(c, r), want);
 }
 
 static ig_str fcol_str(const fcol *c, size_t row)
@@ -665,9 +694,9 @@ static int scan_rg(scan *s, pq_file *f, size_t rg)
         s->c[c].loaded = false;
     for (int m = 0; m < M_N; m++)
         s->m[m].k.loaded = false;
-    int rc = fcol_read(f, rg, &s->c[C_TENANT], NULL, s->eb);
+    int rc = fcol_read_flags(f, rg, &s->c[C_TENANT], NULL, PQ_READ_KEEP_DICT, s->eb);
     if (rc == 0)
-        rc = fcol_read(f, rg, &s->c[C_ACCOUNT], NULL, s->eb);
+        rc = fcol_read_flags(f, rg, &s->c[C_ACCOUNT], NULL, PQ_READ_KEEP_DICT, s->eb);
     if (rc == 0)
         rc = fcol_read(f, rg, &s->c[C_TS], NULL, s->eb);
     if (rc)
@@ -675,11 +704,23 @@ static int scan_rg(scan *s, pq_file *f, size_t rg)
     size_t nrows = s->c[C_TS].v.nrows;
     int64_t lo_us = s->start_ns / 1000 + (s->start_ns % 1000 > 0);
     int64_t hi_ns = s->end_ns;
+    /* tenant (and account) per row, compared once per dictionary entry */
+    uint8_t *okt = ig_malloc(2 * nrows + 2 * 4096 + 2);
+    if (!okt)
+        return ig_err(s->eb, IG_ENOMEM, "out of memory");
+    uint8_t *oka = okt + nrows + 1, *dm = oka + nrows + 1;
+    if (s->c[C_TENANT].v.nrows != nrows)
+        memset(okt, 0, nrows);
+    else
+        fcol_eq_rows(&s->c[C_TENANT], s->ts->tenant, okt, dm, 4096);
+    if (s->ts->account.ptr) {
+        if (s->c[C_ACCOUNT].v.nrows != nrows)
+            memset(oka, 0, nrows);
+        else
+            fcol_eq_rows(&s->c[C_ACCOUNT], s->ts->account, oka, dm + 4096, 4096);
+    }
     for (size_t r = 0; r < nrows && rc == 0; r++) {
-        ig_str t = fcol_str(&s->c[C_TENANT], r);
-        if (!ig_str_eq(t, s->ts->tenant))
-            continue;
-        if (s->ts->account.ptr && !ig_str_eq(fcol_str(&s->c[C_ACCOUNT], r), s->ts->account))
+        if (!okt[r] || (s->ts->account.ptr && !oka[r]))
             continue;
         int64_t us;
         if (!fcol_i64(&s->c[C_TS], r, &us) || us < lo_us || us * 1000 >= hi_ns)
@@ -689,6 +730,7 @@ static int scan_rg(scan *s, pq_file *f, size_t rg)
             continue; /* cannot enter the consumer's full result */
         rc = pq_rowsel_add(&sel, (int64_t)r, (int64_t)r + 1);
     }
+    ig_free(okt);
     if (rc || sel.n == 0) {
         pq_rowsel_free(&sel);
         return rc;
