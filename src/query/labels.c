@@ -1,6 +1,9 @@
 /* Label sets of the LogQL engine (lq_labels_*): Loki's text form, hashing, ordering,
  * lookup, and a small builder used by the source and the pipeline. */
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "icegate/logql_eval.h"
 #include "icegate/labels.h"
@@ -270,4 +273,35 @@ ig_str lq__otlp_name(ig_arena *a, ig_str name)
     if (ig_label_name_normalize(name, a, &out, NULL) != 0)
         return IG_STR_NULL;
     return out;
+}
+
+/* First occurrence of nd (len >= 1) in h[0, n): the first and last bytes of the needle
+ * compared 16 positions at a time (SSE2), candidates confirmed with memcmp; several
+ * times faster than a byte-wise two-way search on log text. */
+const char *lq__find(const char *h, size_t n, ig_str nd)
+{
+#ifdef __SSE2__
+    if (nd.len >= 2 && n >= nd.len + 16) {
+        const __m128i f = _mm_set1_epi8(nd.ptr[0]), l = _mm_set1_epi8(nd.ptr[nd.len - 1]);
+        size_t i = 0, last = n - nd.len; /* candidate starts 0..last */
+        for (; i + 16 <= last + 1; i += 16) {
+            __m128i a = _mm_loadu_si128((const __m128i *)(h + i));
+            __m128i b = _mm_loadu_si128((const __m128i *)(h + i + nd.len - 1));
+            unsigned m = (unsigned)_mm_movemask_epi8(
+                _mm_and_si128(_mm_cmpeq_epi8(a, f), _mm_cmpeq_epi8(b, l)));
+            while (m) {
+                unsigned bit = (unsigned)__builtin_ctz(m);
+                if (memcmp(h + i + bit + 1, nd.ptr + 1, nd.len - 2) == 0)
+                    return h + i + bit;
+                m &= m - 1;
+            }
+        }
+        if (i <= last) {
+            const char *r = memmem(h + i, n - i, nd.ptr, nd.len);
+            return r;
+        }
+        return NULL;
+    }
+#endif
+    return memmem(h, n, nd.ptr, nd.len);
 }

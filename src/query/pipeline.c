@@ -796,8 +796,7 @@ static bool line_filter(const cstage *c, ig_str line)
         const lfo *o = &c->ops[i];
         switch (o->kind) {
         case LF_SUB:
-            any = o->s.len == 0 ||
-                  (line.len >= o->s.len && memmem(line.ptr, line.len, o->s.ptr, o->s.len));
+            any = o->s.len == 0 || (line.len >= o->s.len && lq__find(line.ptr, line.len, o->s));
             break;
         case LF_RE:
             any = lq__re_match(o->re, line);

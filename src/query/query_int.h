@@ -40,6 +40,9 @@ lq_labels lq__lb_labels(const lq_lb *b);
 void lq__labels_sort(lq_labels *l);
 /* Go strconv.Quote of v appended to b. */
 int lq__quote(ig_buf *b, ig_str v);
+/* First occurrence of nd in h[0, n) (SSE2 scan of the needle's first and last bytes,
+ * memmem for short haystacks), or NULL. */
+const char *lq__find(const char *h, size_t n, ig_str nd);
 /* Length of the valid UTF-8 sequence at p (1..4), or 0. */
 size_t lq__utf8_len(const unsigned char *p, size_t n);
 

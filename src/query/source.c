@@ -19,9 +19,6 @@
  * the label-set hash); leading `|=` / `!=` filters are checked on the raw line before any
  * label is built. */
 #include <string.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
 #include "icegate/alloc.h"
 #include "icegate/labels.h"
@@ -408,6 +405,13 @@ typedef struct scan {
     const logql_stage *pre;
     size_t npre;
     lq_label *tmp;
+    /* the previous Loki-pushed row's raw stream labels (views into the current row
+     * group's vectors; prev_valid is cleared per row group), its sorted copy and
+     * selector result: consecutive rows of one stream skip sorting and matching */
+    lq_label *prev_raw, *prev_sorted;
+    size_t prev_n, prev_sn;
+    ig_str prev_acct;
+    bool prev_valid, prev_match;
 } scan;
 
 static bool prefilter(const scan *s, size_t from, ig_str line)
@@ -417,7 +421,7 @@ static bool prefilter(const scan *s, size_t from, ig_str line)
         bool any = false;
         for (size_t k = 0; k < st->n_operands && !any; k++) {
             ig_str o = st->operands[k].value;
-            any = o.len == 0 || (line.len >= o.len && memmem(line.ptr, line.len, o.ptr, o.len));
+            any = o.len == 0 || (line.len >= o.len && lq__find(line.ptr, line.len, o));
         }
         if ((st->line_op == LOGQL_LINE_CONTAINS) != any)
             return false;
@@ -602,46 +606,47 @@ static int emit_row(scan *s, size_t j, ig_str line, int64_t ts_us)
                 add(mv, &nm, maxl, IG_STR("detected_level"), ig_str_from(lvl));
         }
     }
+    if (loki && s->prev_valid && ns == s->prev_n && ig_str_eq(acct, s->prev_acct)) {
+        bool same = true;
+        for (size_t i = 0; i < ns && same; i++)
+            same = ig_str_eq(sv[i].name, s->prev_raw[i].name) &&
+                   ig_str_eq(sv[i].value, s->prev_raw[i].value);
+        if (same) {
+            if (!s->prev_match)
+                return 0;
+            lq_entry e = {.ts_ns = ts_us * 1000,
+                          .line = line,
+                          .stream = {s->prev_sorted, s->prev_sn},
+                          .meta = {mv, nm}};
+            lq__labels_sort(&e.meta);
+            s->ts->stats.entries++;
+            return s->fn(s->fnctx, &e);
+        }
+    }
+    size_t nraw = ns;
+    if (loki && nraw <= LQ_MAX_LABELS - 1) {
+        memcpy(s->prev_raw, sv, nraw * sizeof *sv);
+        s->prev_n = nraw;
+        s->prev_acct = acct;
+    }
     if (!s->ts->account.ptr && acct.ptr && acct.len)
         add(sv, &ns, maxl, IG_STR("account_id"), acct);
     lq_entry e = {.ts_ns = ts_us * 1000, .line = line, .stream = {sv, ns}, .meta = {mv, nm}};
     lq__labels_sort(&e.stream);
     lq__labels_sort(&e.meta);
-    if (!selector_match(s, &e.stream))
+    bool match = selector_match(s, &e.stream);
+    if (loki && nraw <= LQ_MAX_LABELS - 1) {
+        memcpy(s->prev_sorted, e.stream.v, e.stream.n * sizeof *e.stream.v);
+        s->prev_sn = e.stream.n;
+        s->prev_match = match;
+        s->prev_valid = true;
+    } else {
+        s->prev_valid = false;
+    }
+    if (!match)
         return 0;
     s->ts->stats.entries++;
     return s->fn(s->fnctx, &e);
-}
-
-/* First occurrence of nd (len >= 1) in h[0, n): the first and last bytes of the needle
- * compared 16 positions at a time (SSE2), candidates confirmed with memcmp; several
- * times faster than a byte-wise two-way search on log text. */
-static const char *find(const char *h, size_t n, ig_str nd)
-{
-#ifdef __SSE2__
-    if (nd.len >= 2 && n >= nd.len + 16) {
-        const __m128i f = _mm_set1_epi8(nd.ptr[0]), l = _mm_set1_epi8(nd.ptr[nd.len - 1]);
-        size_t i = 0, last = n - nd.len; /* candidate starts 0..last */
-        for (; i + 16 <= last + 1; i += 16) {
-            __m128i a = _mm_loadu_si128((const __m128i *)(h + i));
-            __m128i b = _mm_loadu_si128((const __m128i *)(h + i + nd.len - 1));
-            unsigned m = (unsigned)_mm_movemask_epi8(
-                _mm_and_si128(_mm_cmpeq_epi8(a, f), _mm_cmpeq_epi8(b, l)));
-            while (m) {
-                unsigned bit = (unsigned)__builtin_ctz(m);
-                if (memcmp(h + i + bit + 1, nd.ptr + 1, nd.len - 2) == 0)
-                    return h + i + bit;
-                m &= m - 1;
-            }
-        }
-        if (i <= last) {
-            const char *r = memmem(h + i, n - i, nd.ptr, nd.len);
-            return r;
-        }
-        return NULL;
-    }
-#endif
-    return memmem(h, n, nd.ptr, nd.len);
 }
 
 /* Marks the values of the body vector that contain one of the operands of the first
@@ -660,7 +665,7 @@ static void mark_contains(const scan *s, const pq_colvec *v, uint8_t *mark)
         }
         size_t pos = 0, end = v->nvals ? v->offs[v->nvals] : 0;
         while (pos + nd.len <= end) {
-            const char *h = find(data + pos, end - pos, nd);
+            const char *h = lq__find(data + pos, end - pos, nd);
             if (!h)
                 break;
             size_t at = (size_t)(h - data);
@@ -690,6 +695,7 @@ static void mark_contains(const scan *s, const pq_colvec *v, uint8_t *mark)
 static int scan_rg(scan *s, pq_file *f, size_t rg)
 {
     pq_rowsel sel = {0}, sel2 = {0};
+    s->prev_valid = false; /* the previous row's views die with the last row group */
     for (int c = 0; c < C_NFLAT; c++)
         s->c[c].loaded = false;
     for (int m = 0; m < M_N; m++)
@@ -856,7 +862,9 @@ static int table_scan(lq_source *src, const logql_log *log, int64_t start_ns, in
     s.ch = ig_arena_alloc(&s.a, CACHE_SLOTS * sizeof *s.ch);
     s.cv = ig_arena_alloc(&s.a, CACHE_SLOTS);
     s.tmp = ig_arena_alloc(&s.a, LQ_MAX_LABELS * sizeof *s.tmp);
-    if (rc == 0 && (!s.ch || !s.cv || !s.tmp))
+    s.prev_raw = ig_arena_alloc(&s.a, LQ_MAX_LABELS * sizeof *s.prev_raw);
+    s.prev_sorted = ig_arena_alloc(&s.a, LQ_MAX_LABELS * sizeof *s.prev_sorted);
+    if (rc == 0 && (!s.ch || !s.cv || !s.tmp || !s.prev_raw || !s.prev_sorted))
         rc = ig_err(eb, IG_ENOMEM, "out of memory");
     if (rc) {
         ig_arena_free(&s.a);
