@@ -95,6 +95,9 @@ typedef struct lq_table_source {
      * sequence), so the floor rises early. */
     const int64_t *ts_floor_ns;
     const int64_t *ts_ceil_ns;
+    /* The consumer reads labels only (labels, series, ...): without line filters the
+     * body column is not read and entries carry an empty line. */
+    bool labels_only;
     lq_scan_stats stats;
 } lq_table_source;
 

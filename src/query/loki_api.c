@@ -1309,6 +1309,8 @@ static int h_meta(ig_http_req *req, ig_http_resp *resp, lq_loki_api *api, int mo
         if (!ig_http_param(req, "query", &sels[0]))
             sels[0] = IG_STR("");
     }
+    for (int i = 0; i < q.t.ntenants; i++)
+        q.ts[i].labels_only = true; /* names, values and series need no line */
     for (int i = 0; i < nsel && rc == 0; i++) {
         logql_log log;
         rc = selector_of(sels[i], &a, &log, &eb);
@@ -1947,6 +1949,8 @@ static int h_detected_labels(ig_http_req *req, ig_http_resp *resp, void *ud)
     ig_map_init(&c.streams, MAX_NAMES);
     ig_buf_init(&c.tmp, 1u << 20);
     logql_log log;
+    for (int i = 0; i < q.t.ntenants; i++)
+        q.ts[i].labels_only = true; /* label names and values need no line */
     if (agg_scan(&q, req, resp, &p, &a, &c, &log)) {
         /* distinct values per label name: a map of "name\xffvalue" and a count per name */
         ig_map pairs, names;

@@ -759,14 +759,16 @@ static int scan_rg(scan *s, pq_file *f, size_t rg)
         }
     s->ts->stats.row_groups++;
     fcol *body = &s->c[C_BODY];
-    if ((rc = fcol_read(f, rg, body, &sel, s->eb)))
+    /* label-only consumers (labels, series, ...) without line filters never see lines */
+    bool no_body = s->ts->labels_only && s->npre == 0;
+    if (!no_body && (rc = fcol_read(f, rg, body, &sel, s->eb)))
         goto out;
     size_t first = 0;
     bool any_empty = false; /* `|= ""` matches null bodies too: no marking then */
     for (size_t o = 0; s->npre && o < s->pre[0].n_operands; o++)
         any_empty |= s->pre[0].operands[o].value.len == 0;
-    if (s->npre && s->pre[0].line_op == LOGQL_LINE_CONTAINS && !any_empty && body->loaded &&
-        body->v.phys == PQ_BYTE_ARRAY && !body->v.is_dict) {
+    if (!no_body && s->npre && s->pre[0].line_op == LOGQL_LINE_CONTAINS && !any_empty &&
+        body->loaded && body->v.phys == PQ_BYTE_ARRAY && !body->v.is_dict) {
         mark = ig_malloc(body->v.nvals + 1);
         if (!mark) {
             rc = ig_err(s->eb, IG_ENOMEM, "out of memory");
@@ -777,7 +779,7 @@ static int scan_rg(scan *s, pq_file *f, size_t rg)
     }
     size_t nkeep = 0;
     for (size_t j = 0; j < (size_t)cnt && rc == 0; j++) {
-        ig_str line = fcol_str(body, j);
+        ig_str line = no_body ? IG_STR("") : fcol_str(body, j);
         if (!line.ptr)
             line = IG_STR("");
         s->ts->stats.rows++;

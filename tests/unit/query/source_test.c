@@ -277,6 +277,26 @@ static void test_bounds(void **state)
     ig_arena_free(&a);
 }
 
+static void test_labels_only(void **state)
+{
+    fixture *fx = *state;
+    ig_arena a;
+    ig_arena_init(&a, 1 << 24);
+    logql_expr *e;
+    ig_errbuf eb = {{0}};
+    assert_int_equal(logql_parse(IG_STR("{app=\"b\"}"), &a, &e, &eb), 0);
+    lq_table_source ts;
+    lq_table_source_init(&ts, NULL, fx->store, IG_STR("t1"), IG_STR_NULL);
+    ts.labels_only = true;
+    out o;
+    ig_buf_init(&o.b, 0);
+    o.n = 0;
+    assert_int_equal(ts.src.scan(&ts.src, &e->u.log, 0, US(10000), cb, &o, &eb), 0);
+    assert_string_equal(o.b.data, "4000000 {app=\"b\"} {} \n"); /* no line read */
+    ig_buf_free(&o.b);
+    ig_arena_free(&a);
+}
+
 static void test_deadline(void **state)
 {
     fixture *fx = *state;
@@ -301,7 +321,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_loki_view),    cmocka_unit_test(test_otlp_view),
         cmocka_unit_test(test_line_filters), cmocka_unit_test(test_bounds),
-        cmocka_unit_test(test_deadline),
+        cmocka_unit_test(test_labels_only),  cmocka_unit_test(test_deadline),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
