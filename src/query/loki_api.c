@@ -941,7 +941,7 @@ static int collect(void *ctx, const lq_entry *e)
         sift_up(c, c->n - 1);
     }
     if (!c->all && c->n == c->limit)
-        c->bound = c->heap[0]->ts;
+        __atomic_store_n(&c->bound, c->heap[0]->ts, __ATOMIC_RELAXED); /* read-ahead reads it */
     return 0;
 }
 

@@ -18,6 +18,7 @@
  * The stream selector is evaluated once per distinct stream label set (a cache keyed by
  * the label-set hash); leading `|=` / `!=` filters are checked on the raw line before any
  * label is built. */
+#include <pthread.h>
 #include <string.h>
 
 #include "icegate/alloc.h"
@@ -396,8 +397,8 @@ typedef struct scan {
     ig_arena a;   /* per scan */
     ig_arena row; /* per row */
     lq_matchers *ms;
-    fcol c[C_NFLAT];
-    mcol m[M_N];
+    fcol *c; /* the columns of the row group being emitted (an rgbuf's) */
+    mcol *m;
     /* selector cache */
     uint64_t *ch;
     int8_t *cv;
@@ -688,51 +689,71 @@ static void mark_contains(const scan *s, const pq_colvec *v, uint8_t *mark)
     }
 }
 
+/* A row group prepared for emission: its columns (read for the kept rows only), the
+ * timestamps of the rows in range and which of them passed the leading line filters.
+ * Two of them let the next row group be read on another thread while this one is
+ * emitted (read-ahead); the order of emission stays the plan's. */
+typedef struct rgbuf {
+    fcol c[C_NFLAT];
+    mcol m[M_N];
+    pq_file *f; /* the open file of plan index fi */
+    size_t fi;
+    int64_t *tsv;
+    uint32_t *keep;
+    size_t cap, nkeep;
+    int rc;
+    ig_errbuf eb;
+} rgbuf;
+
 /* One planned row group: (1) tenant, account and timestamp of every row -> the rows in
  * range; (2) the body of those rows -> leading line filters (the first `|=` searched over
  * the whole decoded buffer); (3) the remaining columns only for the rows left, the
  * OTLP-only columns only when some of them came through OTLP. */
-static int scan_rg(scan *s, pq_file *f, size_t rg)
+static int prepare_rg(scan *s, rgbuf *b, pq_file *f, size_t rg)
 {
+    fcol *C = b->c;
+    mcol *M = b->m;
+    ig_errbuf *eb = &b->eb;
     pq_rowsel sel = {0}, sel2 = {0};
-    s->prev_valid = false; /* the previous row's views die with the last row group */
+    b->nkeep = 0;
     for (int c = 0; c < C_NFLAT; c++)
-        s->c[c].loaded = false;
+        C[c].loaded = false;
     for (int m = 0; m < M_N; m++)
-        s->m[m].k.loaded = false;
-    int rc = fcol_read_flags(f, rg, &s->c[C_TENANT], NULL, PQ_READ_KEEP_DICT, s->eb);
+        M[m].k.loaded = false;
+    int rc = fcol_read_flags(f, rg, &C[C_TENANT], NULL, PQ_READ_KEEP_DICT, eb);
     if (rc == 0)
-        rc = fcol_read_flags(f, rg, &s->c[C_ACCOUNT], NULL, PQ_READ_KEEP_DICT, s->eb);
+        rc = fcol_read_flags(f, rg, &C[C_ACCOUNT], NULL, PQ_READ_KEEP_DICT, eb);
     if (rc == 0)
-        rc = fcol_read(f, rg, &s->c[C_TS], NULL, s->eb);
+        rc = fcol_read(f, rg, &C[C_TS], NULL, eb);
     if (rc)
         return rc;
-    size_t nrows = s->c[C_TS].v.nrows;
+    size_t nrows = C[C_TS].v.nrows;
     int64_t lo_us = s->start_ns / 1000 + (s->start_ns % 1000 > 0);
     int64_t hi_ns = s->end_ns;
     /* tenant (and account) per row, compared once per dictionary entry */
     uint8_t *okt = ig_malloc(2 * nrows + 2 * 4096 + 2);
     if (!okt)
-        return ig_err(s->eb, IG_ENOMEM, "out of memory");
+        return ig_err(eb, IG_ENOMEM, "out of memory");
     uint8_t *oka = okt + nrows + 1, *dm = oka + nrows + 1;
-    if (s->c[C_TENANT].v.nrows != nrows)
+    if (C[C_TENANT].v.nrows != nrows)
         memset(okt, 0, nrows);
     else
-        fcol_eq_rows(&s->c[C_TENANT], s->ts->tenant, okt, dm, 4096);
+        fcol_eq_rows(&C[C_TENANT], s->ts->tenant, okt, dm, 4096);
     if (s->ts->account.ptr) {
-        if (s->c[C_ACCOUNT].v.nrows != nrows)
+        if (C[C_ACCOUNT].v.nrows != nrows)
             memset(oka, 0, nrows);
         else
-            fcol_eq_rows(&s->c[C_ACCOUNT], s->ts->account, oka, dm + 4096, 4096);
+            fcol_eq_rows(&C[C_ACCOUNT], s->ts->account, oka, dm + 4096, 4096);
     }
     for (size_t r = 0; r < nrows && rc == 0; r++) {
         if (!okt[r] || (s->ts->account.ptr && !oka[r]))
             continue;
         int64_t us;
-        if (!fcol_i64(&s->c[C_TS], r, &us) || us < lo_us || us * 1000 >= hi_ns)
+        if (!fcol_i64(&C[C_TS], r, &us) || us < lo_us || us * 1000 >= hi_ns)
             continue;
-        if ((s->ts->ts_floor_ns && us * 1000 < *s->ts->ts_floor_ns) ||
-            (s->ts->ts_ceil_ns && us * 1000 > *s->ts->ts_ceil_ns))
+        if ((s->ts->ts_floor_ns &&
+             us * 1000 < __atomic_load_n(s->ts->ts_floor_ns, __ATOMIC_RELAXED)) ||
+            (s->ts->ts_ceil_ns && us * 1000 > __atomic_load_n(s->ts->ts_ceil_ns, __ATOMIC_RELAXED)))
             continue; /* cannot enter the consumer's full result */
         rc = pq_rowsel_add(&sel, (int64_t)r, (int64_t)r + 1);
     }
@@ -743,25 +764,35 @@ static int scan_rg(scan *s, pq_file *f, size_t rg)
     }
     int64_t cnt = pq_rowsel_count(&sel);
     /* per selected row: original row, timestamp; then the body index of kept rows */
-    int64_t *tsv = ig_malloc((size_t)cnt * sizeof *tsv);
+    if ((size_t)cnt > b->cap) {
+        int64_t *nt = ig_realloc(b->tsv, (size_t)cnt * sizeof *nt);
+        if (nt)
+            b->tsv = nt;
+        uint32_t *nk = ig_realloc(b->keep, (size_t)cnt * sizeof *nk);
+        if (nk)
+            b->keep = nk;
+        if (nt && nk)
+            b->cap = (size_t)cnt;
+    }
+    int64_t *tsv = b->cap >= (size_t)cnt ? b->tsv : NULL;
+    uint32_t *keep = b->cap >= (size_t)cnt ? b->keep : NULL;
     int64_t *orig = ig_malloc((size_t)cnt * sizeof *orig);
-    uint32_t *keep = ig_malloc((size_t)cnt * sizeof *keep);
     uint8_t *mark = NULL;
     if (!tsv || !orig || !keep) {
-        rc = ig_err(s->eb, IG_ENOMEM, "out of memory");
+        rc = ig_err(eb, IG_ENOMEM, "out of memory");
         goto out;
     }
     size_t k = 0;
     for (size_t i = 0; i < sel.n; i++)
         for (int64_t r = sel.r[i].begin; r < sel.r[i].end; r++) {
             orig[k] = r;
-            fcol_i64(&s->c[C_TS], (size_t)r, &tsv[k++]);
+            fcol_i64(&C[C_TS], (size_t)r, &tsv[k++]);
         }
     s->ts->stats.row_groups++;
-    fcol *body = &s->c[C_BODY];
+    fcol *body = &C[C_BODY];
     /* label-only consumers (labels, series, ...) without line filters never see lines */
     bool no_body = s->ts->labels_only && s->npre == 0;
-    if (!no_body && (rc = fcol_read(f, rg, body, &sel, s->eb)))
+    if (!no_body && (rc = fcol_read(f, rg, body, &sel, eb)))
         goto out;
     size_t first = 0;
     bool any_empty = false; /* `|= ""` matches null bodies too: no marking then */
@@ -771,7 +802,7 @@ static int scan_rg(scan *s, pq_file *f, size_t rg)
         body->loaded && body->v.phys == PQ_BYTE_ARRAY && !body->v.is_dict) {
         mark = ig_malloc(body->v.nvals + 1);
         if (!mark) {
-            rc = ig_err(s->eb, IG_ENOMEM, "out of memory");
+            rc = ig_err(eb, IG_ENOMEM, "out of memory");
             goto out;
         }
         mark_contains(s, &body->v, mark);
@@ -794,45 +825,55 @@ static int scan_rg(scan *s, pq_file *f, size_t rg)
     if (rc || nkeep == 0)
         goto out;
     /* the remaining columns, for the rows left */
-    if ((rc = fcol_read(f, rg, &s->c[C_SOURCE], &sel2, s->eb)))
+    if ((rc = fcol_read(f, rg, &C[C_SOURCE], &sel2, eb)))
         goto out;
     bool otlp = false;
     for (size_t i = 0; i < nkeep && !otlp; i++)
-        otlp = !ig_str_eq_cstr(fcol_str(&s->c[C_SOURCE], i), "loki");
+        otlp = !ig_str_eq_cstr(fcol_str(&C[C_SOURCE], i), "loki");
     for (int c = C_BODY + 1; c < C_NFLAT && rc == 0; c++) {
         if (c == C_SOURCE || (!otlp && c != C_ACCOUNT))
             continue;
-        rc = fcol_read(f, rg, &s->c[c], &sel2, s->eb);
+        rc = fcol_read(f, rg, &C[c], &sel2, eb);
     }
     /* account_id again, in the order of the kept rows */
     if (rc == 0)
-        rc = fcol_read(f, rg, &s->c[C_ACCOUNT], &sel2, s->eb);
+        rc = fcol_read(f, rg, &C[C_ACCOUNT], &sel2, eb);
     for (int m = 0; m < M_N && rc == 0; m++)
         if (otlp || m != M_SCOPE)
-            rc = mcol_read(f, rg, &s->m[m], &sel2, s->eb);
-    for (size_t i = 0; i < nkeep && rc == 0; i++) {
-        if ((i & 1023) == 1023 && s->ts->deadline_ns && ig_mono_ns() > s->ts->deadline_ns) {
-            rc = ig_err(s->eb, IG_ETIMEDOUT, "query timed out");
-            break;
-        }
-        int64_t tns = tsv[keep[i]] * 1000;
-        if ((s->ts->ts_floor_ns && tns < *s->ts->ts_floor_ns) ||
-            (s->ts->ts_ceil_ns && tns > *s->ts->ts_ceil_ns))
-            continue;
-        ig_str line = fcol_str(body, keep[i]);
-        rc = emit_row(s, i, line.ptr ? line : IG_STR(""), tsv[keep[i]]);
-    }
+            rc = mcol_read(f, rg, &M[m], &sel2, eb);
+    b->nkeep = nkeep;
 out:
     ig_free(mark);
-    ig_free(keep);
     ig_free(orig);
-    ig_free(tsv);
     pq_rowsel_free(&sel);
     pq_rowsel_free(&sel2);
     return rc;
 }
 
-static void bind_columns(scan *s, const pq_file *f)
+/* Emits the rows a prepare_rg kept, in order (on the scan's thread). */
+static int emit_rg(scan *s, rgbuf *b)
+{
+    s->c = b->c;
+    s->m = b->m;
+    s->prev_valid = false; /* the previous row's views die with its row group */
+    int rc = 0;
+    fcol *body = &b->c[C_BODY];
+    for (size_t i = 0; i < b->nkeep && rc == 0; i++) {
+        if ((i & 1023) == 1023 && s->ts->deadline_ns && ig_mono_ns() > s->ts->deadline_ns) {
+            rc = ig_err(s->eb, IG_ETIMEDOUT, "query timed out");
+            break;
+        }
+        int64_t tns = b->tsv[b->keep[i]] * 1000;
+        if ((s->ts->ts_floor_ns && tns < *s->ts->ts_floor_ns) ||
+            (s->ts->ts_ceil_ns && tns > *s->ts->ts_ceil_ns))
+            continue;
+        ig_str line = body->loaded ? fcol_str(body, b->keep[i]) : IG_STR("");
+        rc = emit_row(s, i, line.ptr ? line : IG_STR(""), b->tsv[b->keep[i]]);
+    }
+    return rc;
+}
+
+static void bind_columns(rgbuf *s, const pq_file *f)
 {
     char path[96];
     for (int c = 0; c < C_NFLAT; c++)
@@ -844,6 +885,74 @@ static void bind_columns(scan *s, const pq_file *f)
         s->m[m].v.col = pq_schema_find(f->schema, path);
     }
 }
+
+typedef struct unit {
+    size_t fi; /* plan file */
+    size_t rg;
+} unit;
+
+/* Opens the unit's file when the buffer holds another one, then prepares the row group.
+ * The outcome is in b->rc / b->eb (a vanished WAL segment is skipped: a snapshot newer
+ * than the plan covers it). */
+static void run_unit(scan *s, const ig_plan *plan, rgbuf *b, const unit *un)
+{
+    const ig_plan_file *pf = &plan->files[un->fi];
+    b->nkeep = 0;
+    b->rc = 0;
+    b->eb.msg[0] = 0;
+    if (b->fi != un->fi) {
+        if (b->f)
+            pq_close(b->f);
+        b->f = NULL;
+        b->fi = un->fi;
+        int rc = ig_plan_open(s->ts->store, pf, &b->f, &b->eb);
+        if (rc) {
+            b->f = NULL;
+            if (!(rc == IG_ENOENT && pf->wal))
+                b->rc = rc;
+            return;
+        }
+        __atomic_add_fetch(&s->ts->stats.files, 1, __ATOMIC_RELAXED);
+        bind_columns(b, b->f);
+    }
+    if (!b->f || b->c[C_TENANT].col < 0 || b->c[C_TS].col < 0 || un->rg >= b->f->nrgs)
+        return;
+    if (s->ts->deadline_ns && ig_mono_ns() > s->ts->deadline_ns) {
+        b->rc = ig_err(&b->eb, IG_ETIMEDOUT, "query timed out");
+        return;
+    }
+    b->rc = prepare_rg(s, b, b->f, un->rg);
+}
+
+typedef struct prep_job {
+    scan *s;
+    const ig_plan *plan;
+    rgbuf *b;
+    const unit *un;
+} prep_job;
+
+static void *prep_thread(void *arg)
+{
+    prep_job *j = arg;
+    run_unit(j->s, j->plan, j->b, j->un);
+    return NULL;
+}
+
+static void rgbuf_free(rgbuf *b)
+{
+    for (int c = 0; c < C_NFLAT; c++)
+        fcol_free(&b->c[c]);
+    for (int m = 0; m < M_N; m++)
+        mcol_free(&b->m[m]);
+    if (b->f)
+        pq_close(b->f);
+    ig_free(b->tsv);
+    ig_free(b->keep);
+}
+
+/* Rows per row group from which reading the next one on another thread pays for the
+ * thread (below it the next row group is read after this one is emitted). */
+#define READ_AHEAD_MIN_ROWS 4096
 
 static int table_scan(lq_source *src, const logql_log *log, int64_t start_ns, int64_t end_ns,
                       lq_entry_fn fn, void *fnctx, ig_errbuf *eb)
@@ -900,38 +1009,55 @@ static int table_scan(lq_source *src, const logql_log *log, int64_t start_ns, in
                        .end_us = end_us};
     ig_plan plan;
     rc = ig_plan_scan(ts->cat, ts->store, &req, &plan, eb);
-    for (size_t fi = 0; rc == 0 && fi < plan.nfiles; fi++) {
-        /* newest first when the consumer keeps the newest entries: WAL segments are
-         * planned by ascending sequence after the Iceberg files, so walk backwards */
-        size_t i = ts->ts_floor_ns ? plan.nfiles - 1 - fi : fi;
-        const ig_plan_file *pf = &plan.files[i];
-        pq_file *f = NULL;
-        rc = ig_plan_open(ts->store, pf, &f, eb);
-        if (rc == IG_ENOENT && pf->wal) {
-            rc = 0; /* shifted and deleted after its grace period: covered by a snapshot */
-            continue;
-        }
-        if (rc)
-            break;
-        ts->stats.files++;
-        bind_columns(&s, f);
-        if (s.c[C_TENANT].col < 0 || s.c[C_TS].col < 0) {
-            pq_close(f);
-            continue;
-        }
-        for (size_t g = 0; g < pf->nrgs && rc == 0; g++) {
-            if (ts->deadline_ns && ig_mono_ns() > ts->deadline_ns)
-                rc = ig_err(eb, IG_ETIMEDOUT, "query timed out");
-            else if (pf->rgs[g] < f->nrgs)
-                rc = scan_rg(&s, f, pf->rgs[g]);
-        }
-        pq_close(f);
+    /* the units in visiting order: newest first when the consumer keeps the newest
+     * entries (WAL segments are planned by ascending sequence after the Iceberg files) */
+    size_t nunits = 0;
+    for (size_t i = 0; rc == 0 && i < plan.nfiles; i++)
+        nunits += plan.files[i].nrgs;
+    unit *units = rc ? NULL : ig_malloc((nunits + 1) * sizeof *units);
+    rgbuf *B = rc ? NULL : ig_malloc(2 * sizeof *B);
+    if (rc == 0 && (!units || !B))
+        rc = ig_err(eb, IG_ENOMEM, "out of memory");
+    if (B) {
+        memset(B, 0, 2 * sizeof *B);
+        B[0].fi = B[1].fi = SIZE_MAX;
     }
+    size_t k = 0;
+    for (size_t fi = 0; rc == 0 && fi < plan.nfiles; fi++) {
+        size_t i = ts->ts_floor_ns ? plan.nfiles - 1 - fi : fi;
+        for (size_t g = 0; g < plan.files[i].nrgs; g++)
+            units[k++] = (unit){i, plan.files[i].rgs[g]};
+    }
+    if (rc == 0 && nunits)
+        run_unit(&s, &plan, &B[0], &units[0]);
+    for (size_t u = 0; rc == 0 && u < nunits; u++) {
+        rgbuf *cur = &B[u & 1], *nxt = &B[(u + 1) & 1];
+        prep_job job;
+        pthread_t th;
+        bool started = false;
+        if (u + 1 < nunits) {
+            const ig_plan_file *npf = &plan.files[units[u + 1].fi];
+            if (npf->nrgs && npf->records / npf->nrgs >= READ_AHEAD_MIN_ROWS) {
+                job = (prep_job){&s, &plan, nxt, &units[u + 1]};
+                started = pthread_create(&th, NULL, prep_thread, &job) == 0;
+            }
+        }
+        if (cur->rc)
+            rc = ig_err(eb, cur->rc, "%s", cur->eb.msg);
+        else
+            rc = emit_rg(&s, cur);
+        if (started)
+            pthread_join(th, NULL);
+        else if (rc == 0 && u + 1 < nunits)
+            run_unit(&s, &plan, nxt, &units[u + 1]);
+    }
+    if (B) {
+        rgbuf_free(&B[0]);
+        rgbuf_free(&B[1]);
+    }
+    ig_free(B);
+    ig_free(units);
     ig_plan_free(&plan);
-    for (int c = 0; c < C_NFLAT; c++)
-        fcol_free(&s.c[c]);
-    for (int m = 0; m < M_N; m++)
-        mcol_free(&s.m[m]);
     ig_arena_free(&s.row);
     ig_arena_free(&s.a);
     return rc;
