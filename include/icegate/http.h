@@ -19,6 +19,7 @@
 typedef struct ig_http_server ig_http_server;
 typedef struct ig_http_req ig_http_req;
 typedef struct ig_http_resp ig_http_resp;
+struct ig_ws; /* include/icegate/websocket.h */
 
 struct ig_http_req {
     const char *method;  /* "GET", "POST", ... */
@@ -34,6 +35,8 @@ struct ig_http_req {
                             own format */
     bool form_parsed_;
     void *form_;         /* internal: parsed application/x-www-form-urlencoded body */
+    int64_t gone_checked_ns_; /* internal: ig_http_req_gone rate limit */
+    bool gone_;
 };
 
 /* Streaming producer: appends the next part of the body to out. Returns 1 when more
@@ -49,6 +52,11 @@ struct ig_http_resp {
     void (*stream_done)(void *ud); /* called once when the stream ends or the client left */
     char *headers_[32][2]; /* internal; use ig_http_resp_header */
     int nheaders_;
+    /* internal: set by ig_http_resp_websocket */
+    void (*ws_fn_)(struct ig_ws *ws, void *ud);
+    void *ws_ud_;
+    void (*ws_done_)(void *ud);
+    char ws_accept_[29];
 };
 
 /* Handler: fills resp (status defaults to 200). The return value is ignored unless
@@ -114,6 +122,23 @@ int ig_http_resp_json_error(ig_http_resp *resp, int status, const char *error_ty
  * 503 with Retry-After: 1. */
 void ig_http_set_inflight_cap(int64_t bytes);
 int64_t ig_http_inflight_bytes(void);
+
+/* WebSocket upgrade (RFC 6455). Checks the handshake headers (GET, Upgrade: websocket,
+ * Connection: upgrade, Sec-WebSocket-Version: 13, a valid Sec-WebSocket-Key); when they
+ * are wrong, answers 400 with the reason, calls done(ud) and returns IG_EINVAL. Otherwise
+ * the response becomes "101 Switching Protocols" and, once it is sent, fn(ws, ud) runs on
+ * a thread of its own with the connection (include/icegate/websocket.h); when fn returns
+ * the connection is closed and done(ud) is called. ud must not point into req->arena
+ * (freed when the request ends, before fn returns). Connections still open when the
+ * server stops see ig_ws_wait return IG_ECANCELED and have about 2 s to end. */
+int ig_http_resp_websocket(ig_http_req *req, ig_http_resp *resp,
+                           void (*fn)(struct ig_ws *ws, void *ud), void *ud,
+                           void (*done)(void *ud));
+
+/* True when the client of a request whose handler is still running has closed its
+ * connection (checked at most every 20 ms; a cheap non-blocking peek at the socket).
+ * Safe to call from any thread while the handler runs. */
+bool ig_http_req_gone(ig_http_req *req);
 
 /* Decodes %XX and '+' (as space when plus_is_space) from s into the arena. */
 ig_str ig_http_urldecode(ig_arena *a, ig_str s, bool plus_is_space);

@@ -1,6 +1,9 @@
 /* HTTP/1.1 server layer on libmicrohttpd: routing, capped bodies, form parameters,
  * streaming responses, graceful drain, request metrics. */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <pthread.h>
@@ -18,6 +21,7 @@
 #include "icegate/log.h"
 #include "icegate/metrics.h"
 #include "icegate/time.h"
+#include "icegate/websocket.h"
 
 #define MAX_ROUTES 64
 #define FORM_MAX_PARAMS 256
@@ -43,6 +47,8 @@ struct ig_http_server {
     atomic_int inflight;
     pthread_mutex_t mu;
     pthread_cond_t cv;
+    atomic_bool stopping; /* WebSocket handlers end */
+    atomic_int ws_live;   /* WebSocket threads running */
 };
 
 typedef struct form_param {
@@ -390,10 +396,17 @@ static void stream_free(void *cls)
     ig_free(st);
 }
 
+static struct MHD_Response *ws_response(ig_http_resp *resp);
+
 static enum MHD_Result queue(struct MHD_Connection *c, ig_http_resp *resp)
 {
     struct MHD_Response *r;
-    if (resp->stream) {
+    if (resp->ws_fn_) {
+        r = ws_response(resp);
+        if (!r)
+            return MHD_NO;
+        resp->status = MHD_HTTP_SWITCHING_PROTOCOLS;
+    } else if (resp->stream) {
         stream_state *st = ig_calloc(1, sizeof *st);
         if (!st) {
             if (resp->stream_done)
@@ -437,6 +450,326 @@ static enum MHD_Result queue_simple(struct MHD_Connection *c, int status, const 
     resp_free_headers(&resp);
     ig_buf_free(&resp.body);
     return r;
+}
+
+/* ---- WebSocket connections ---- */
+
+#define WS_INBUF 4096           /* client frames we accept are control frames and small text */
+#define WS_SEND_TIMEOUT_MS 5000 /* a client that reads nothing for this long is dropped */
+#define WS_PING_NS (1000LL * 1000 * 1000)
+
+struct ig_ws {
+    ig_http_server *srv;
+    MHD_socket fd;
+    struct MHD_UpgradeResponseHandle *urh;
+    void (*fn)(ig_ws *ws, void *ud);
+    void *ud;
+    void (*done)(void *ud);
+    uint8_t in[WS_INBUF];
+    size_t inlen;
+    bool closed, close_sent;
+    int64_t last_ping_ns;
+    ig_buf out;
+};
+
+typedef struct ws_pending {
+    void (*fn)(ig_ws *ws, void *ud);
+    void *ud;
+    void (*done)(void *ud);
+} ws_pending;
+
+bool ig_ws_server_stopping(const ig_ws *ws)
+{
+    return atomic_load(&ws->srv->stopping);
+}
+
+static int ws_write(ig_ws *ws, const uint8_t *p, size_t n)
+{
+    int64_t deadline = ig_mono_ns() + (int64_t)WS_SEND_TIMEOUT_MS * 1000000;
+    while (n) {
+        ssize_t w = send(ws->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w > 0) {
+            p += w;
+            n -= (size_t)w;
+            continue;
+        }
+        if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            ws->closed = true;
+            return IG_EIO;
+        }
+        int64_t left = (deadline - ig_mono_ns()) / 1000000;
+        if (left <= 0 || atomic_load(&ws->srv->stopping)) {
+            ws->closed = true;
+            return IG_EIO;
+        }
+        struct pollfd pf = {.fd = ws->fd, .events = POLLOUT};
+        poll(&pf, 1, left > 200 ? 200 : (int)left);
+    }
+    return 0;
+}
+
+static int ws_send(ig_ws *ws, int opcode, const void *p, size_t n)
+{
+    if (ws->closed || ws->close_sent)
+        return IG_EIO;
+    ig_buf_reset(&ws->out);
+    int rc = ig_ws_encode(&ws->out, opcode, p, n);
+    return rc ? rc : ws_write(ws, (const uint8_t *)ws->out.data, ws->out.len);
+}
+
+int ig_ws_send_text(ig_ws *ws, const char *p, size_t n)
+{
+    return ws_send(ws, IG_WS_TEXT, p, n);
+}
+
+int ig_ws_close(ig_ws *ws, uint16_t code, const char *reason)
+{
+    if (ws->closed || ws->close_sent)
+        return 0;
+    ig_buf_reset(&ws->out);
+    int rc = ig_ws_encode_close(&ws->out, code, reason);
+    rc = rc ? rc : ws_write(ws, (const uint8_t *)ws->out.data, ws->out.len);
+    ws->close_sent = true;
+    return rc;
+}
+
+/* Handles the complete frames in ws->in. IG_ECANCELED once the connection is over. */
+static int ws_frames(ig_ws *ws)
+{
+    while (ws->inlen) {
+        ig_ws_frame f;
+        const char *why;
+        long used = ig_ws_decode(ws->in, ws->inlen, 125, &f, &why);
+        if (used == 0) {
+            if (ws->inlen == sizeof ws->in) { /* cannot happen with 125-byte frames */
+                ig_ws_close(ws, 1009, "frame too large");
+                return IG_ECANCELED;
+            }
+            return 0;
+        }
+        if (used < 0) {
+            ig_ws_close(ws, used == IG_ETOOBIG ? 1009 : 1002, why);
+            ws->closed = true;
+            return IG_ECANCELED;
+        }
+        if (f.opcode == IG_WS_PING) {
+            ws_send(ws, IG_WS_PONG, f.payload, f.len);
+        } else if (f.opcode == IG_WS_CLOSE) {
+            uint16_t code = f.len >= 2 ? (uint16_t)(f.payload[0] << 8 | f.payload[1]) : 1000;
+            ig_ws_close(ws, code == 1005 || code == 1006 || code == 1015 ? 1000 : code, "");
+            ws->closed = true;
+            return IG_ECANCELED;
+        } /* pongs and data frames are ignored */
+        memmove(ws->in, ws->in + used, ws->inlen - (size_t)used);
+        ws->inlen -= (size_t)used;
+    }
+    return 0;
+}
+
+int ig_ws_wait(ig_ws *ws, int timeout_ms)
+{
+    int64_t end = ig_mono_ns() + (int64_t)timeout_ms * 1000000;
+    while (true) {
+        if (ws->closed || ws->close_sent || atomic_load(&ws->srv->stopping))
+            return IG_ECANCELED;
+        int64_t now = ig_mono_ns();
+        if (now - ws->last_ping_ns >= WS_PING_NS) {
+            ws->last_ping_ns = now;
+            if (ws_send(ws, IG_WS_PING, "", 0) != 0)
+                return IG_ECANCELED;
+        }
+        int64_t left = (end - now) / 1000000;
+        if (left <= 0)
+            return 0;
+        struct pollfd pf = {.fd = ws->fd, .events = POLLIN};
+        int pr = poll(&pf, 1, left > 200 ? 200 : (int)left);
+        if (pr <= 0)
+            continue;
+        ssize_t r = recv(ws->fd, ws->in + ws->inlen, sizeof ws->in - ws->inlen, MSG_DONTWAIT);
+        if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+            ws->closed = true;
+            return IG_ECANCELED;
+        }
+        if (r > 0) {
+            ws->inlen += (size_t)r;
+            if (ws_frames(ws) != 0)
+                return IG_ECANCELED;
+        }
+    }
+}
+
+static void *ws_thread(void *arg)
+{
+    ig_ws *ws = arg;
+    ig_http_server *s = ws->srv;
+    ws->last_ping_ns = ig_mono_ns();
+    if (ws_frames(ws) == 0)
+        ws->fn(ws, ws->ud);
+    if (!ws->close_sent && !ws->closed)
+        ig_ws_close(ws, atomic_load(&s->stopping) ? 1001 : 1000, "");
+    if (ws->done)
+        ws->done(ws->ud);
+    MHD_upgrade_action(ws->urh, MHD_UPGRADE_ACTION_CLOSE);
+    ig_buf_free(&ws->out);
+    ig_free(ws);
+    pthread_mutex_lock(&s->mu);
+    if (atomic_fetch_sub(&s->ws_live, 1) == 1)
+        pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+static void ws_upgraded(void *cls, struct MHD_Connection *c, void *req_cls, const char *extra_in,
+                        size_t extra_in_size, MHD_socket sock,
+                        struct MHD_UpgradeResponseHandle *urh)
+{
+    ws_pending *p = cls;
+    struct req_state *st = req_cls;
+    ig_ws *ws = ig_calloc(1, sizeof *ws);
+    if (!ws || extra_in_size > sizeof ws->in) {
+        ig_free(ws);
+        if (p->done)
+            p->done(p->ud);
+        MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+        return;
+    }
+    ws->srv = st->req.srv_;
+    ws->fd = sock;
+    ws->urh = urh;
+    ws->fn = p->fn;
+    ws->ud = p->ud;
+    ws->done = p->done;
+    p->done = NULL; /* owned by the thread now */
+    if (extra_in_size)
+        memcpy(ws->in, extra_in, extra_in_size);
+    ws->inlen = extra_in_size;
+    ig_buf_init(&ws->out, 2 * IG_WS_MAX_FRAME + 64);
+    atomic_fetch_add(&ws->srv->ws_live, 1);
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    pthread_t th;
+    if (pthread_create(&th, &at, ws_thread, ws) != 0) {
+        ig_http_server *s = ws->srv;
+        if (ws->done)
+            ws->done(ws->ud);
+        ig_buf_free(&ws->out);
+        ig_free(ws);
+        MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+        atomic_fetch_sub(&s->ws_live, 1);
+    }
+    pthread_attr_destroy(&at);
+}
+
+static void ws_pending_free(void *cls)
+{
+    ws_pending *p = cls;
+    if (p->done) /* the upgrade never happened */
+        p->done(p->ud);
+    ig_free(p);
+}
+
+static struct MHD_Response *ws_response(ig_http_resp *resp)
+{
+    ws_pending *p = ig_calloc(1, sizeof *p);
+    if (!p) {
+        if (resp->ws_done_)
+            resp->ws_done_(resp->ws_ud_);
+        return NULL;
+    }
+    p->fn = resp->ws_fn_;
+    p->ud = resp->ws_ud_;
+    p->done = resp->ws_done_;
+    struct MHD_Response *r = MHD_create_response_for_upgrade(ws_upgraded, p);
+    if (!r) {
+        ws_pending_free(p);
+        return NULL;
+    }
+    /* freed with the response (after the upgrade handler ran, or instead of it) */
+    MHD_add_response_header(r, MHD_HTTP_HEADER_UPGRADE, "websocket");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "Upgrade");
+    MHD_add_response_header(r, "Sec-WebSocket-Accept", resp->ws_accept_);
+    return r;
+}
+
+static bool has_token(const char *h, const char *tok)
+{
+    if (!h)
+        return false;
+    size_t tl = strlen(tok);
+    const char *p = h;
+    while (*p) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        const char *e = p;
+        while (*e && *e != ',')
+            e++;
+        const char *t = e;
+        while (t > p && (t[-1] == ' ' || t[-1] == '\t'))
+            t--;
+        if ((size_t)(t - p) == tl && strncasecmp(p, tok, tl) == 0)
+            return true;
+        p = e;
+    }
+    return false;
+}
+
+int ig_http_resp_websocket(ig_http_req *req, ig_http_resp *resp, void (*fn)(ig_ws *ws, void *ud),
+                           void *ud, void (*done)(void *ud))
+{
+    const char *why = NULL;
+    if (strcmp(req->method, "GET") != 0)
+        why = "websocket: the client is not using the websocket protocol: request method is not "
+              "GET";
+    else if (!has_token(ig_http_header(req, "Connection"), "upgrade"))
+        why = "websocket: the client is not using the websocket protocol: 'upgrade' token not "
+              "found in 'Connection' header";
+    else if (!has_token(ig_http_header(req, "Upgrade"), "websocket"))
+        why = "websocket: the client is not using the websocket protocol: 'websocket' token not "
+              "found in 'Upgrade' header";
+    else if (!has_token(ig_http_header(req, "Sec-WebSocket-Version"), "13"))
+        why = "websocket: unsupported version: 13 not found in 'Sec-Websocket-Version' header";
+    else if (ig_ws_accept_key(ig_http_header(req, "Sec-WebSocket-Key"), resp->ws_accept_) != 0)
+        why = "websocket: not a websocket handshake: 'Sec-WebSocket-Key' header must be Base64 "
+              "encoded value of 16-byte in length";
+    if (why) {
+        if (done)
+            done(ud);
+        ig_http_resp_text(resp, 400, "text/plain; charset=utf-8", "%s\n", why);
+        return IG_EINVAL;
+    }
+    resp->ws_fn_ = fn;
+    resp->ws_ud_ = ud;
+    resp->ws_done_ = done;
+    resp->status = 101;
+    return 0;
+}
+
+bool ig_http_req_gone(ig_http_req *req)
+{
+    if (__atomic_load_n(&req->gone_, __ATOMIC_RELAXED))
+        return true;
+    int64_t now = ig_mono_ns();
+    int64_t last = __atomic_load_n(&req->gone_checked_ns_, __ATOMIC_RELAXED);
+    if (now - last < 20 * 1000000LL)
+        return false;
+    __atomic_store_n(&req->gone_checked_ns_, now, __ATOMIC_RELAXED);
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(req->conn_, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (!ci)
+        return false;
+    struct pollfd pf = {.fd = ci->connect_fd, .events = POLLIN};
+    if (poll(&pf, 1, 0) <= 0)
+        return false;
+    bool gone = (pf.revents & (POLLERR | POLLNVAL)) != 0;
+    if (!gone && (pf.revents & (POLLIN | POLLHUP))) {
+        char b;
+        ssize_t r = recv(ci->connect_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+        gone = r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+    }
+    if (gone)
+        __atomic_store_n(&req->gone_, true, __ATOMIC_RELAXED);
+    return gone;
 }
 
 /* ---- the access handler ---- */
@@ -654,7 +987,7 @@ int ig_http_server_start(ig_http_server *s, char *err, size_t errlen)
         return IG_EINVAL;
     }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                     MHD_USE_ITC | MHD_USE_ERROR_LOG;
+                     MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     s->d = MHD_start_daemon(
@@ -683,6 +1016,7 @@ int ig_http_server_port(const ig_http_server *s)
 
 void ig_http_server_quiesce(ig_http_server *s)
 {
+    atomic_store(&s->stopping, true);
     if (s->d && !s->quiesced) {
         /* Closing the listening socket at once makes new connections fail fast instead of
          * waiting in the kernel's backlog until the process exits. */
@@ -713,6 +1047,17 @@ void ig_http_server_free(ig_http_server *s)
 {
     if (!s)
         return;
+    atomic_store(&s->stopping, true);
+    /* WebSocket threads notice `stopping` within 200 ms and close their connections;
+     * MHD_stop_daemon waits for upgraded connections to be closed */
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += 3;
+    pthread_mutex_lock(&s->mu);
+    while (atomic_load(&s->ws_live) > 0)
+        if (pthread_cond_timedwait(&s->cv, &s->mu, &deadline) != 0)
+            break;
+    pthread_mutex_unlock(&s->mu);
     if (s->d)
         MHD_stop_daemon(s->d);
     pthread_mutex_destroy(&s->mu);
