@@ -48,6 +48,7 @@ typedef struct ig_tenant_limits {
     int64_t max_query_length_ns;        /* end - start of a query; 0 = no limit */
     int64_t max_entries_limit_per_query; /* log queries' `limit` */
     int64_t max_query_series;           /* series in a metric query result */
+    int64_t max_concurrent_tail_requests; /* live tails (WebSocket) per tenant; 0 = no limit */
 } ig_tenant_limits;
 
 /* The built-in defaults (DESIGN §2: 16 MiB/s, 32 MiB burst, no quota, keep forever, 5000

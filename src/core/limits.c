@@ -62,6 +62,8 @@ static const limit_desc LIMITS[] = {
      100000000, "max_entries_limit_per_query"},
     {"max_query_series", NULL, L_INT, LOFF(max_query_series), "500", 1, 100000000,
      "max_query_series"},
+    {"max_concurrent_tail_requests", NULL, L_INT, LOFF(max_concurrent_tail_requests), "10", 0,
+     100000, NULL},
 };
 #define NLIMITS ((int)(sizeof LIMITS / sizeof LIMITS[0]))
 

@@ -22,6 +22,7 @@
 #include "icegate/tenant.h"
 #include "icegate/time.h"
 #include "icegate/version.h"
+#include "icegate/websocket.h"
 #include "query_int.h"
 
 #define QUERY_ARENA_CAP (64u << 20)
@@ -42,6 +43,7 @@ struct lq_loki_api {
 
 typedef struct qadm {
     int64_t inflight;
+    int64_t tails; /* live tails (max_concurrent_tail_requests) */
     double tokens;
     int64_t last_ns;
 } qadm;
@@ -766,6 +768,7 @@ typedef struct kept {
     uint8_t *cats;
     size_t n;
     ig_str key; /* printed stream identity */
+    uint64_t rh; /* live tail: identity of the stored row (lcoll.cur_rh) */
 } kept;
 
 typedef struct lcoll {
@@ -781,6 +784,7 @@ typedef struct lcoll {
     size_t bytes;
     ig_buf keybuf;
     int err;
+    uint64_t cur_rh; /* live tail: set before each collect() call */
 } lcoll;
 
 /* a is better (kept in preference) than b */
@@ -919,6 +923,7 @@ static int collect(void *ctx, const lq_entry *e)
     k->ts = e->ts_ns;
     k->seq = seq;
     k->sh = sh;
+    k->rh = c->cur_rh;
     c->bytes += need;
     if (c->all) {
         if (c->n == c->cap) {
@@ -2307,6 +2312,454 @@ static int h_detected_fields(ig_http_req *req, ig_http_resp *resp, void *ud)
     return detected(req, resp, ud, IG_STR_NULL);
 }
 
+/* ---- live tail (WebSocket) ----------------------------------------------------------- */
+/* GET /loki/api/v1/tail (loki-notes §2.4). Parameters are checked before the upgrade (4xx
+ * as plain HTTP); then a thread of the connection's own (ig_http_resp_websocket) sends
+ * first the newest `limit` entries in [start, now - delay_for), oldest first, then, about
+ * once a second, the entries whose timestamp is in the next window [from, now - delay_for)
+ * as the source sees them (WAL and Iceberg), in time order. Bounded per tailer: one poll
+ * keeps at most TAIL_MAX_ENTRIES entries (the oldest); when a window holds more, the
+ * tailer keeps the rest for the following polls (it falls behind rather than growing),
+ * and once it is more than TAIL_MAX_LAG behind it skips ahead to now and reports the
+ * entries it skipped (up to TAIL_MAX_DROPPED, labels and timestamp) in
+ * "dropped_entries", as Loki's tailer does when a client cannot keep up. Entries pushed
+ * with a timestamp already behind the window are not sent (Loki's ingester-side tail
+ * would send them). Errors close the socket with 1011 and the message; server shutdown
+ * with 1001; tail_max_duration (1h) with 1000. */
+#define TAIL_POLL_MS 1000
+#define TAIL_MAX_ENTRIES 1000
+#define TAIL_MAX_DROPPED 1000
+#define TAIL_MAX_LAG_NS (30LL * IG_NS_PER_S)
+#define TAIL_MAX_DURATION_NS (3600LL * IG_NS_PER_S)
+#define TAIL_MSG_BYTES (256u << 10)
+
+typedef struct tail {
+    lq_loki_api *api;
+    char *tenant, *account; /* copies (the request arena dies at the upgrade) */
+    size_t tenant_len, account_len;
+    bool has_account;
+    ig_arena qa; /* the parsed query and its pipeline */
+    logql_expr *e;
+    int64_t from, delay_ns, started;
+    size_t limit;
+    qadm *slot;
+    int64_t timeout_ns;
+    bool categorize;
+    int64_t floor; /* live entries older than this are never sent (history cut) */
+    /* rows already sent with ts >= from - TAIL_OVERLAP_NS (the overlap is scanned again,
+     * for rows that became visible late): (ts, row hash), oldest first, and a hash set */
+    struct tsent {
+        int64_t ts;
+        uint64_t h;
+    } *sent;
+    size_t nsent;
+    uint64_t *set; /* open addressing, TAIL_SET_SLOTS, 0 = empty */
+} tail;
+
+#define TAIL_OVERLAP_NS (5LL * IG_NS_PER_S)
+#define TAIL_SENT_CAP (1u << 16)
+#define TAIL_SET_SLOTS (1u << 18)
+
+static uint64_t row_hash(const lq_entry *e)
+{
+    uint64_t h = XXH64(e->line.ptr ? e->line.ptr : "", e->line.len, (uint64_t)e->ts_ns);
+    h ^= lq_labels_hash(&e->stream) * 0x9E3779B97F4A7C15ull;
+    h ^= lq_labels_hash(&e->meta) * 0xC2B2AE3D27D4EB4Full;
+    return h ? h : 1;
+}
+
+static bool set_has(const uint64_t *set, uint64_t h)
+{
+    for (size_t i = h & (TAIL_SET_SLOTS - 1);; i = (i + 1) & (TAIL_SET_SLOTS - 1)) {
+        if (set[i] == h)
+            return true;
+        if (!set[i])
+            return false;
+    }
+}
+
+static void set_add(uint64_t *set, uint64_t h)
+{
+    size_t i = h & (TAIL_SET_SLOTS - 1);
+    while (set[i] && set[i] != h)
+        i = (i + 1) & (TAIL_SET_SLOTS - 1);
+    set[i] = h;
+}
+
+typedef struct tscan {
+    lcoll *c;
+    tail *t;
+} tscan;
+
+static int tail_cb(void *ctx, const lq_entry *e)
+{
+    tscan *x = ctx;
+    if (e->ts_ns < x->t->floor)
+        return 0;
+    uint64_t h = row_hash(e);
+    if (x->t->set && set_has(x->t->set, h))
+        return 0;
+    x->c->cur_rh = h;
+    return collect(x->c, e);
+}
+
+/* Records the sent entries, forgets those before keep_from, rebuilds the set. */
+static void tail_remember(tail *t, const lcoll *c, int64_t keep_from)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < t->nsent; i++)
+        if (t->sent[i].ts >= keep_from)
+            t->sent[o++] = t->sent[i];
+    t->nsent = o;
+    for (size_t i = 0; i < c->n; i++) {
+        if (t->nsent == TAIL_SENT_CAP) {
+            /* too many rows in the overlap: forget the oldest half and never look
+             * below what is remembered */
+            size_t half = TAIL_SENT_CAP / 2;
+            memmove(t->sent, t->sent + half, (t->nsent - half) * sizeof *t->sent);
+            t->nsent -= half;
+            if (t->sent[0].ts > t->floor)
+                t->floor = t->sent[0].ts;
+        }
+        t->sent[t->nsent++] = (struct tsent){c->heap[i]->ts, c->heap[i]->rh};
+    }
+    memset(t->set, 0, TAIL_SET_SLOTS * sizeof *t->set);
+    for (size_t i = 0; i < t->nsent; i++)
+        set_add(t->set, t->sent[i].h);
+}
+
+typedef struct tdrop {
+    lq_pipeline *p;
+    ig_arena scratch;
+    ig_buf *out;
+    size_t n;
+    int64_t skip_before; /* entries up to this (inclusive) were sent */
+} tdrop;
+
+static int tail_drop_cb(void *ctx, const lq_entry *e)
+{
+    tdrop *d = ctx;
+    if (e->ts_ns <= d->skip_before || d->n >= TAIL_MAX_DROPPED)
+        return 0;
+    ig_arena_reset(&d->scratch);
+    lq_out o;
+    if (!lq_pipeline_run(d->p, e, &d->scratch, &o))
+        return 0;
+    int rc = ig_buf_append_cstr(d->out, d->n ? ",{\"labels\":" : "{\"labels\":");
+    rc = rc ? rc : jlabels(d->out, o.labels.v, NULL, o.labels.n, 0);
+    rc = rc ? rc : ig_buf_printf(d->out, ",\"timestamp\":\"%lld\"}", (long long)e->ts_ns);
+    d->n++;
+    return rc;
+}
+
+static void tail_free(void *ud)
+{
+    tail *t = ud;
+    if (t->slot) {
+        pthread_mutex_lock(&t->api->mu);
+        t->slot->tails--;
+        pthread_mutex_unlock(&t->api->mu);
+    }
+    ig_arena_free(&t->qa);
+    ig_free(t->tenant);
+    ig_free(t->account);
+    ig_free(t->sent);
+    ig_free(t->set);
+    ig_free(t);
+}
+
+/* Sends the kept entries of c (sorted by time) as messages of at most TAIL_MSG_BYTES,
+ * the dropped list (if any) with the first. */
+static int tail_send(ig_ws *ws, lcoll *c, const ig_buf *dropped)
+{
+    ig_buf b;
+    ig_buf_init(&b, 2 * TAIL_MSG_BYTES + (4u << 20));
+    int rc = 0;
+    size_t i = 0;
+    bool drop_pending = dropped && dropped->len;
+    while ((i < c->n || drop_pending) && rc == 0) {
+        ig_buf_reset(&b);
+        rc = ig_buf_append_cstr(&b, "{\"streams\":[");
+        size_t first = i;
+        while (i < c->n && rc == 0 && b.len < TAIL_MSG_BYTES) {
+            const kept *k = c->heap[i];
+            bool start = i == first || !ig_str_eq(c->heap[i - 1]->key, k->key);
+            if (start) {
+                rc = ig_buf_append_cstr(&b, i > first ? "]},{\"stream\":" : "{\"stream\":");
+                rc = rc ? rc
+                        : jlabels(&b, k->l, c->categorize ? k->cats : NULL, k->n,
+                                  1u << LQ_CAT_STREAM);
+                rc = rc ? rc : ig_buf_append_cstr(&b, ",\"values\":[");
+            } else {
+                rc = ig_buf_putc(&b, ',');
+            }
+            rc = rc ? rc : ig_buf_printf(&b, "[\"%lld\",", (long long)k->ts);
+            rc = rc ? rc : jstr(&b, k->line);
+            if (rc == 0 && c->categorize) {
+                rc = ig_buf_putc(&b, ',');
+                rc = rc ? rc : write_meta(&b, k);
+            }
+            rc = rc ? rc : ig_buf_putc(&b, ']');
+            i++;
+        }
+        if (rc == 0 && i > first)
+            rc = ig_buf_append_cstr(&b, "]}");
+        rc = rc ? rc : ig_buf_putc(&b, ']');
+        if (rc == 0 && drop_pending) {
+            rc = ig_buf_append_cstr(&b, ",\"dropped_entries\":[");
+            rc = rc ? rc : ig_buf_append(&b, dropped->data, dropped->len);
+            rc = rc ? rc : ig_buf_putc(&b, ']');
+            drop_pending = false;
+        }
+        if (rc == 0 && c->categorize)
+            rc = ig_buf_append_cstr(&b, ",\"encodingFlags\":[\"categorize-labels\"]");
+        rc = rc ? rc : ig_buf_putc(&b, '}');
+        rc = rc ? rc : ig_ws_send_text(ws, b.data, b.len);
+    }
+    ig_buf_free(&b);
+    return rc;
+}
+
+/* One poll: entries in [t->from, end) (history: the newest `limit`, else the oldest
+ * TAIL_MAX_ENTRIES), sent in time order; advances t->from. */
+static int tail_poll(tail *t, ig_ws *ws, int64_t end, bool history, char *msg, size_t msglen)
+{
+    if (end <= t->from)
+        return 0;
+    qctx q;
+    memset(&q, 0, sizeof q);
+    q.api = t->api;
+    ig_errbuf eb = {{0}};
+    int rc = catalog_open(t->api->cfg, &q.cat, &eb);
+    if (rc) {
+        snprintf(msg, msglen, "catalog unavailable: %s", eb.msg);
+        return rc;
+    }
+    ig_str tenant = {t->tenant, t->tenant_len};
+    ig_str account = t->has_account ? (ig_str){t->account, t->account_len} : IG_STR_NULL;
+    lq_table_source_init(&q.ts[0], q.cat, t->api->store, tenant, account);
+    if (t->timeout_ns > 0)
+        q.ts[0].deadline_ns = ig_mono_ns() + t->timeout_ns;
+    ig_arena pa;
+    ig_arena_init(&pa, 16u << 20);
+    lcoll c = {.forward = !history,
+               .categorize = t->categorize,
+               .limit = history ? t->limit : TAIL_MAX_ENTRIES};
+    rc = lq_pipeline_new(&t->e->u.log, &pa, &c.p, &eb);
+    c.cap = c.limit;
+    c.heap = rc ? NULL : ig_malloc(c.cap * sizeof *c.heap);
+    if (rc == 0 && !c.heap)
+        rc = ig_err(&eb, IG_ENOMEM, "out of memory");
+    ig_arena_init(&c.scratch, 64u << 20);
+    ig_buf_init(&c.keybuf, 1u << 20);
+    c.bound = c.forward ? INT64_MAX : INT64_MIN;
+    if (c.forward)
+        q.ts[0].ts_ceil_ns = &c.bound;
+    else
+        q.ts[0].ts_floor_ns = &c.bound;
+    int64_t lo = history ? t->from : t->from - TAIL_OVERLAP_NS;
+    if (lo < t->floor)
+        lo = t->floor;
+    tscan x = {&c, t};
+    if (rc == 0)
+        rc = q.ts[0].src.scan(&q.ts[0].src, &t->e->u.log, lo, end, tail_cb, &x, &eb);
+    if (rc == 0 && c.err)
+        rc = ig_err(&eb, c.err, "%s", "the kept log entries exceed the tail memory cap");
+    ig_buf dropped;
+    ig_buf_init(&dropped, 1u << 20);
+    if (rc == 0) {
+        t_fwd = true;
+        qsort(c.heap, c.n, sizeof *c.heap, kept_time_cmp);
+        int64_t next = end;
+        if (!history && c.post > c.n && c.n) {
+            /* more than a poll's worth: keep the oldest, send the rest later, unless the
+             * tailer is too far behind */
+            int64_t last = c.heap[c.n - 1]->ts;
+            if (ig_now_ns() - last > TAIL_MAX_LAG_NS) {
+                tdrop d = {.p = c.p, .out = &dropped, .skip_before = last};
+                ig_arena_init(&d.scratch, 16u << 20);
+                lq_table_source_init(&q.ts[1], q.cat, t->api->store, tenant, account);
+                q.ts[1].src.scan(&q.ts[1].src, &t->e->u.log, last + 1, end, tail_drop_cb, &d,
+                                 &eb);
+                ig_arena_free(&d.scratch);
+                eb.msg[0] = 0;
+            } else {
+                /* entries at `last` that did not fit come again: hold back all at `last`
+                 * unless every kept entry has it */
+                size_t keep = c.n;
+                while (keep && c.heap[keep - 1]->ts == last)
+                    keep--;
+                if (keep) {
+                    for (size_t i = keep; i < c.n; i++)
+                        ig_free(c.heap[i]);
+                    c.n = keep;
+                    next = last;
+                } else {
+                    next = last + 1;
+                }
+            }
+        }
+        t_fwd = c.forward;
+        /* group by stream within time order: a stable regroup is not needed, consecutive
+         * entries of the same stream share one stream object */
+        rc = tail_send(ws, &c, &dropped);
+        if (rc == 0) {
+            if (history && c.n == c.limit && c.n)
+                t->floor = c.heap[0]->ts; /* older rows were cut by `limit` */
+            t->from = next;
+            tail_remember(t, &c, next - TAIL_OVERLAP_NS);
+        }
+    } else {
+        snprintf(msg, msglen, "%s", eb.msg[0] ? eb.msg : ig_strerror(rc));
+    }
+    ig_buf_free(&dropped);
+    for (size_t i = 0; i < c.n; i++)
+        ig_free(c.heap[i]);
+    ig_free(c.heap);
+    ig_arena_free(&c.scratch);
+    ig_buf_free(&c.keybuf);
+    ig_arena_free(&pa);
+    catalog_close(q.cat);
+    return rc;
+}
+
+static void tail_run(ig_ws *ws, void *ud)
+{
+    tail *t = ud;
+    char msg[512] = {0};
+    int rc = tail_poll(t, ws, ig_now_ns() - t->delay_ns, true, msg, sizeof msg);
+    while (rc == 0) {
+        if (ig_ws_wait(ws, TAIL_POLL_MS) != 0)
+            return; /* client gone or server stopping */
+        if (ig_mono_ns() - t->started > TAIL_MAX_DURATION_NS) {
+            ig_ws_close(ws, 1000, "");
+            return;
+        }
+        rc = tail_poll(t, ws, ig_now_ns() - t->delay_ns, false, msg, sizeof msg);
+    }
+    if (rc != IG_EIO)
+        ig_ws_close(ws, 1011, msg[0] ? msg : ig_strerror(rc));
+}
+
+static int h_tail(ig_http_req *req, ig_http_resp *resp, void *ud)
+{
+    lq_loki_api *api = ud;
+    char msg[512];
+    ig_tenancy ten;
+    ig_tenant_opts topts = api->topts;
+    topts.allow_multi = false; /* tail is single-tenant (loki-notes §1.3) */
+    int st = ig_tenancy_resolve(
+        &topts, ig_http_header(req, "X-Scope-OrgID"), ig_http_header_count(req, "X-Scope-OrgID"),
+        ig_http_header(req, "X-Account-ID"), ig_http_header_count(req, "X-Account-ID"),
+        &req->arena, &ten, msg, sizeof msg);
+    if (st)
+        return text(resp, st, msg);
+    ig_tenant_limits lim;
+    ig_tenant_limits_defaults(&lim);
+    ig_limits *l = ig_limits_process();
+    if (l)
+        ig_limits_get(l, ten.tenants[0], &lim);
+    ig_str v;
+    ig_str query = IG_STR("");
+    ig_http_param(req, "query", &query);
+    int64_t limit = 100, delay = 0, now = ig_now_ns(), start = now - 3600LL * IG_NS_PER_S;
+    if (ig_http_param(req, "limit", &v) && v.len) {
+        if (ig_str_to_i64(v, &limit) != 0 || limit <= 0) {
+            snprintf(msg, sizeof msg,
+                     "invalid parameter \"limit\": strconv.ParseUint: parsing \"%.*s\": invalid "
+                     "syntax",
+                     (int)(v.len > 64 ? 64 : v.len), v.ptr);
+            return text(resp, 400, msg);
+        }
+        if (lim.max_entries_limit_per_query > 0 && limit > lim.max_entries_limit_per_query) {
+            snprintf(msg, sizeof msg, "max entries limit per query exceeded, limit > "
+                     "max_entries_limit_per_query (%lld > %lld)",
+                     (long long)limit, (long long)lim.max_entries_limit_per_query);
+            return text(resp, 400, msg);
+        }
+    }
+    if (ig_http_param(req, "start", &v) && v.len && !parse_ts(v, &start)) {
+        snprintf(msg, sizeof msg, "invalid parameter \"start\": cannot parse \"%.*s\" to a valid "
+                 "timestamp", (int)(v.len > 64 ? 64 : v.len), v.ptr);
+        return text(resp, 400, msg);
+    }
+    if (ig_http_param(req, "delay_for", &v) && v.len) {
+        if (ig_str_to_i64(v, &delay) != 0 || delay < 0) {
+            snprintf(msg, sizeof msg, "invalid parameter \"delay_for\": cannot parse \"%.*s\"",
+                     (int)(v.len > 64 ? 64 : v.len), v.ptr);
+            return text(resp, 400, msg);
+        }
+        if (delay > 5)
+            return text(resp, 400, "delay_for can't be greater than 5");
+    }
+    tail *t = ig_calloc(1, sizeof *t);
+    if (!t)
+        return text(resp, 503, "out of memory");
+    t->api = api;
+    ig_arena_init(&t->qa, QUERY_ARENA_CAP);
+    ig_errbuf eb = {{0}};
+    int rc = logql_parse(query, &t->qa, &t->e, &eb);
+    if (rc) {
+        tail_free(t);
+        return text(resp, rc == IG_ENOMEM ? 503 : 400, eb.msg);
+    }
+    if (logql_is_metric(t->e)) {
+        tail_free(t);
+        return text(resp, 400, "parse error : only log selector is supported");
+    }
+    lq_pipeline *probe = NULL;
+    rc = lq_pipeline_new(&t->e->u.log, &t->qa, &probe, &eb);
+    if (rc) {
+        tail_free(t);
+        return answer_error(resp, rc, &eb);
+    }
+    t->tenant = ig_malloc(ten.tenants[0].len + 1);
+    t->account = ten.account_id.ptr ? ig_malloc(ten.account_id.len + 1) : NULL;
+    if (!t->tenant || (ten.account_id.ptr && !t->account)) {
+        tail_free(t);
+        return text(resp, 503, "out of memory");
+    }
+    memcpy(t->tenant, ten.tenants[0].ptr, ten.tenants[0].len);
+    t->tenant_len = ten.tenants[0].len;
+    if (t->account) {
+        memcpy(t->account, ten.account_id.ptr, ten.account_id.len);
+        t->account_len = ten.account_id.len;
+        t->has_account = true;
+    }
+    t->limit = (size_t)limit;
+    t->delay_ns = delay * IG_NS_PER_S;
+    t->from = start;
+    t->floor = start;
+    t->started = ig_mono_ns();
+    t->sent = ig_malloc(TAIL_SENT_CAP * sizeof *t->sent);
+    t->set = ig_calloc(TAIL_SET_SLOTS, sizeof *t->set);
+    if (!t->sent || !t->set) {
+        tail_free(t);
+        return text(resp, 503, "out of memory");
+    }
+    t->timeout_ns = lim.query_timeout_ns;
+    t->categorize = wants_categorize(req);
+    /* max_concurrent_tail_requests per tenant */
+    pthread_mutex_lock(&api->mu);
+    qadm *a = adm_get(api, ten.tenants[0]);
+    int64_t n = a->tails;
+    bool over = lim.max_concurrent_tail_requests > 0 && n >= lim.max_concurrent_tail_requests;
+    if (!over) {
+        a->tails++;
+        t->slot = a;
+    }
+    pthread_mutex_unlock(&api->mu);
+    if (over) {
+        tail_free(t);
+        snprintf(msg, sizeof msg,
+                 "max concurrent tail requests limit exceeded, count > limit (%lld > %lld)",
+                 (long long)n + 1, (long long)lim.max_concurrent_tail_requests);
+        return text(resp, 400, msg);
+    }
+    ig_http_resp_websocket(req, resp, tail_run, t, tail_free);
+    return 0;
+}
+
 static int h_api(ig_http_req *req, ig_http_resp *resp, void *ud)
 {
     const char *path = req->path;
@@ -2380,6 +2833,7 @@ int lq_loki_api_register(lq_loki_api *api, ig_http_server *s)
     rc |= ig_http_route(s, "GET|POST", "/loki/api/v1/index/volume_range", h_volume_range, api);
     rc |= ig_http_route(s, "GET|POST", "/loki/api/v1/detected_labels", h_detected_labels, api);
     rc |= ig_http_route(s, "GET|POST", "/loki/api/v1/detected_fields", h_detected_fields, api);
+    rc |= ig_http_route(s, "GET", "/loki/api/v1/tail", h_tail, api);
     rc |= ig_http_route(s, "*", "/loki/api/v1/*", h_api, api);
     return rc ? IG_ENOMEM : 0;
 }
