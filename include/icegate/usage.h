@@ -57,6 +57,13 @@ void ig_usage_tenant_label(ig_str tenant, char *dst, size_t dstlen);
 void ig_usage_count_rejection(ig_str tenant, const char *signal, const char *reason,
                               uint64_t records, uint64_t bytes);
 
+/* Counts a finished query-API request of tenant (every tenant of a multi-tenant query is
+ * counted) on `api` ("loki", ...) and `endpoint` (a fixed word: query, query_range,
+ * labels, ...), with outcome "ok" (2xx) or "error", and observes its latency in seconds:
+ * icegate_query_requests_total and icegate_query_duration_seconds. */
+void ig_usage_count_query(ig_str tenant, const char *api, const char *endpoint, int status,
+                          double seconds);
+
 /* Forgets every tenant (tests). */
 void ig_usage_reset(void);
 
