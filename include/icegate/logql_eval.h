@@ -88,6 +88,11 @@ typedef struct lq_table_source {
     ig_store *store;
     ig_str tenant, account; /* account ptr NULL: every account (account_id then a label) */
     int64_t deadline_ns;    /* CLOCK_MONOTONIC; 0 = none. Past it scan() returns IG_ETIMEDOUT */
+    /* Optional cancellation (the client went away): checked with the deadline, from the
+     * scan's threads (must be thread-safe and cheap); true makes scan() return
+     * IG_ECANCELED. NULL = none. */
+    bool (*cancelled)(void *ud);
+    void *cancel_ud;
     /* Optional bounds a log query's consumer raises while it runs (its `limit` is full):
      * rows with ts < *ts_floor_ns (backward) or ts > *ts_ceil_ns (forward) cannot enter
      * the result and are skipped before their columns are read. NULL = none. With a

@@ -628,6 +628,12 @@ static void release(lq_loki_api *api, qctx *q)
     q->nadm = 0;
 }
 
+/* Query cancellation: the client closed its connection while the query runs. */
+static bool req_gone(void *ud)
+{
+    return ig_http_req_gone(ud);
+}
+
 /* Resolves the tenant(s), loads their limits and opens the catalog; answers the error
  * itself and returns false. */
 static bool open_query(lq_loki_api *api, ig_http_req *req, ig_http_resp *resp, qctx *q)
@@ -665,6 +671,8 @@ static bool open_query(lq_loki_api *api, ig_http_req *req, ig_http_resp *resp, q
     for (int i = 0; i < q->t.ntenants; i++) {
         lq_table_source_init(&q->ts[i], q->cat, api->store, q->t.tenants[i], q->t.account_id);
         q->ts[i].deadline_ns = q->deadline;
+        q->ts[i].cancelled = req_gone;
+        q->ts[i].cancel_ud = req;
     }
     if (q->t.ntenants == 1) {
         q->source = &q->ts[0].src;
@@ -747,10 +755,13 @@ static int answer_error(ig_http_resp *resp, int rc, const ig_errbuf *eb)
     int st = rc == IG_EINVAL || rc == IG_ERANGE ? 400
              : rc == IG_EUNSUPPORTED            ? 501
              : rc == IG_ETIMEDOUT               ? 504
+             : rc == IG_ECANCELED               ? 499
              : rc == IG_ETOOBIG                 ? 400
              : rc == IG_ENOMEM                  ? 503
                                                 : 500;
     const char *m = eb->msg[0] ? eb->msg : ig_strerror(rc);
+    if (rc == IG_ECANCELED)
+        m = "the request was cancelled by the client";
     if (rc == IG_ETIMEDOUT)
         m = "request timed out, decrease the duration of the request or add more label matchers "
             "(prefer exact match over regex match) to reduce the amount of data processed";

@@ -19,7 +19,9 @@
  * the label-set hash); leading `|=` / `!=` filters are checked on the raw line before any
  * label is built. */
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "icegate/alloc.h"
 #include "icegate/labels.h"
@@ -850,6 +852,38 @@ out:
     return rc;
 }
 
+/* The query's deadline and cancellation (client gone): IG_ETIMEDOUT / IG_ECANCELED. */
+static int check_stop(const lq_table_source *ts, ig_errbuf *eb)
+{
+    if (ts->deadline_ns && ig_mono_ns() > ts->deadline_ns)
+        return ig_err(eb, IG_ETIMEDOUT, "query timed out");
+    if (ts->cancelled && ts->cancelled(ts->cancel_ud))
+        return ig_err(eb, IG_ECANCELED, "the request was cancelled by the client");
+    return 0;
+}
+
+/* Test fail point: ICEGATE_DEBUG_SCAN_DELAY_MS=N makes every row group take N ms longer
+ * (in 10 ms slices that notice deadline and cancellation), so tests can hold a query in
+ * flight. Unset in production. */
+static void debug_delay(const lq_table_source *ts)
+{
+    static int64_t ms = -1;
+    int64_t v = __atomic_load_n(&ms, __ATOMIC_RELAXED);
+    if (v < 0) {
+        const char *e = getenv("ICEGATE_DEBUG_SCAN_DELAY_MS");
+        if (!e || ig_str_to_i64(ig_str_from(e), &v) != 0 || v < 0)
+            v = 0;
+        __atomic_store_n(&ms, v, __ATOMIC_RELAXED);
+    }
+    ig_errbuf eb;
+    for (int64_t end = ig_mono_ns() + v * 1000000; v && ig_mono_ns() < end;) {
+        if (check_stop(ts, &eb) != 0)
+            return;
+        struct timespec d = {0, 10 * 1000000};
+        nanosleep(&d, NULL);
+    }
+}
+
 /* Emits the rows a prepare_rg kept, in order (on the scan's thread). */
 static int emit_rg(scan *s, rgbuf *b)
 {
@@ -859,10 +893,8 @@ static int emit_rg(scan *s, rgbuf *b)
     int rc = 0;
     fcol *body = &b->c[C_BODY];
     for (size_t i = 0; i < b->nkeep && rc == 0; i++) {
-        if ((i & 1023) == 1023 && s->ts->deadline_ns && ig_mono_ns() > s->ts->deadline_ns) {
-            rc = ig_err(s->eb, IG_ETIMEDOUT, "query timed out");
+        if ((i & 1023) == 1023 && (rc = check_stop(s->ts, s->eb)) != 0)
             break;
-        }
         int64_t tns = b->tsv[b->keep[i]] * 1000;
         if ((s->ts->ts_floor_ns && tns < *s->ts->ts_floor_ns) ||
             (s->ts->ts_ceil_ns && tns > *s->ts->ts_ceil_ns))
@@ -917,10 +949,9 @@ static void run_unit(scan *s, const ig_plan *plan, rgbuf *b, const unit *un)
     }
     if (!b->f || b->c[C_TENANT].col < 0 || b->c[C_TS].col < 0 || un->rg >= b->f->nrgs)
         return;
-    if (s->ts->deadline_ns && ig_mono_ns() > s->ts->deadline_ns) {
-        b->rc = ig_err(&b->eb, IG_ETIMEDOUT, "query timed out");
+    debug_delay(s->ts);
+    if ((b->rc = check_stop(s->ts, &b->eb)) != 0)
         return;
-    }
     b->rc = prepare_rg(s, b, b->f, un->rg);
 }
 
