@@ -36,6 +36,7 @@ typedef struct ig_config {
     struct {
         ig_listener_cfg listen;
         int64_t max_body_bytes;
+        int64_t scan_threads; /* row groups read and filtered at once per query; 0 = CPUs */
     } loki;
     struct {
         ig_listener_cfg listen;

@@ -93,6 +93,9 @@ typedef struct lq_table_source {
      * IG_ECANCELED. NULL = none. */
     bool (*cancelled)(void *ud);
     void *cancel_ud;
+    /* Row groups read and filtered at once (a bounded window of threads; entries still
+     * reach the callback in plan order, on the calling thread). 0 = number of CPUs. */
+    int threads;
     /* Optional bounds a log query's consumer raises while it runs (its `limit` is full):
      * rows with ts < *ts_floor_ns (backward) or ts > *ts_ceil_ns (forward) cannot enter
      * the result and are skipped before their columns are read. NULL = none. With a

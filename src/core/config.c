@@ -53,6 +53,8 @@ static const key_desc KEYS[] = {
     {"loki.port", K_PORT, OFF(loki.listen.port), "3100", "ICEGATE_LOKI_PORT", 0, 0, NULL},
     {"loki.max_body_bytes", K_BYTES, OFF(loki.max_body_bytes), "16MiB", NULL, 1024, 1LL << 32,
      NULL},
+    {"loki.scan_threads", K_INT, OFF(loki.scan_threads), "0", "ICEGATE_SCAN_THREADS", 0, 256,
+     NULL},
     {"tempo.port", K_PORT, OFF(tempo.listen.port), "3200", "ICEGATE_TEMPO_PORT", 0, 0, NULL},
     {"prometheus.port", K_PORT, OFF(prometheus.listen.port), "9090", "ICEGATE_PROMETHEUS_PORT", 0,
      0, NULL},

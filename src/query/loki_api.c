@@ -673,6 +673,7 @@ static bool open_query(lq_loki_api *api, ig_http_req *req, ig_http_resp *resp, q
         q->ts[i].deadline_ns = q->deadline;
         q->ts[i].cancelled = req_gone;
         q->ts[i].cancel_ud = req;
+        q->ts[i].threads = (int)api->cfg->loki.scan_threads;
     }
     if (q->t.ntenants == 1) {
         q->source = &q->ts[0].src;
@@ -2549,6 +2550,7 @@ static int tail_poll(tail *t, ig_ws *ws, int64_t end, bool history, char *msg, s
     ig_str tenant = {t->tenant, t->tenant_len};
     ig_str account = t->has_account ? (ig_str){t->account, t->account_len} : IG_STR_NULL;
     lq_table_source_init(&q.ts[0], q.cat, t->api->store, tenant, account);
+    q.ts[0].threads = (int)t->api->cfg->loki.scan_threads;
     if (t->timeout_ns > 0)
         q.ts[0].deadline_ns = ig_mono_ns() + t->timeout_ns;
     ig_arena pa;

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "icegate/alloc.h"
 #include "icegate/labels.h"
@@ -718,6 +719,7 @@ static int prepare_rg(scan *s, rgbuf *b, pq_file *f, size_t rg)
     ig_errbuf *eb = &b->eb;
     pq_rowsel sel = {0}, sel2 = {0};
     b->nkeep = 0;
+    uint64_t n_rows = 0, n_bytes = 0; /* added once: row groups are prepared in parallel */
     for (int c = 0; c < C_NFLAT; c++)
         C[c].loaded = false;
     for (int m = 0; m < M_N; m++)
@@ -790,7 +792,7 @@ static int prepare_rg(scan *s, rgbuf *b, pq_file *f, size_t rg)
             orig[k] = r;
             fcol_i64(&C[C_TS], (size_t)r, &tsv[k++]);
         }
-    s->ts->stats.row_groups++;
+    __atomic_add_fetch(&s->ts->stats.row_groups, 1, __ATOMIC_RELAXED);
     fcol *body = &C[C_BODY];
     /* label-only consumers (labels, series, ...) without line filters never see lines */
     bool no_body = s->ts->labels_only && s->npre == 0;
@@ -815,8 +817,8 @@ static int prepare_rg(scan *s, rgbuf *b, pq_file *f, size_t rg)
         ig_str line = no_body ? IG_STR("") : fcol_str(body, j);
         if (!line.ptr)
             line = IG_STR("");
-        s->ts->stats.rows++;
-        s->ts->stats.bytes += line.len;
+        n_rows++;
+        n_bytes += line.len;
         if (first && !(body->row_val[j] >= 0 && mark[body->row_val[j]]))
             continue;
         if (!prefilter(s, first, line))
@@ -845,6 +847,8 @@ static int prepare_rg(scan *s, rgbuf *b, pq_file *f, size_t rg)
             rc = mcol_read(f, rg, &M[m], &sel2, eb);
     b->nkeep = nkeep;
 out:
+    __atomic_add_fetch(&s->ts->stats.rows, n_rows, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&s->ts->stats.bytes, n_bytes, __ATOMIC_RELAXED);
     ig_free(mark);
     ig_free(orig);
     pq_rowsel_free(&sel);
@@ -955,18 +959,51 @@ static void run_unit(scan *s, const ig_plan *plan, rgbuf *b, const unit *un)
     b->rc = prepare_rg(s, b, b->f, un->rg);
 }
 
-typedef struct prep_job {
+/* A bounded window of W row-group buffers filled by worker threads in plan order: a
+ * worker claims unit u only when the consumer has emitted unit u - W (whose buffer,
+ * u % W, it reuses), so at most W prepared row groups are held; the consumer (the
+ * scan's thread) emits unit after unit in order. */
+typedef struct pool {
     scan *s;
     const ig_plan *plan;
-    rgbuf *b;
-    const unit *un;
-} prep_job;
+    const unit *units;
+    size_t nunits;
+    rgbuf *B;
+    size_t W;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    size_t next;    /* next unit to claim */
+    size_t emitted; /* units the consumer is done with */
+    uint8_t *ready; /* per buffer */
+    bool stop;
+} pool;
 
-static void *prep_thread(void *arg)
+static void *pool_worker(void *arg)
 {
-    prep_job *j = arg;
-    run_unit(j->s, j->plan, j->b, j->un);
+    pool *p = arg;
+    pthread_mutex_lock(&p->mu);
+    while (true) {
+        while (!p->stop && p->next < p->nunits && p->next >= p->emitted + p->W)
+            pthread_cond_wait(&p->cv, &p->mu);
+        if (p->stop || p->next >= p->nunits)
+            break;
+        size_t u = p->next++;
+        pthread_mutex_unlock(&p->mu);
+        run_unit(p->s, p->plan, &p->B[u % p->W], &p->units[u]);
+        pthread_mutex_lock(&p->mu);
+        p->ready[u % p->W] = 1;
+        pthread_cond_broadcast(&p->cv);
+    }
+    pthread_mutex_unlock(&p->mu);
     return NULL;
+}
+
+static int scan_threads(const lq_table_source *ts)
+{
+    if (ts->threads > 0)
+        return ts->threads;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 64 ? 64 : (int)n;
 }
 
 static void rgbuf_free(rgbuf *b)
@@ -1043,15 +1080,30 @@ static int table_scan(lq_source *src, const logql_log *log, int64_t start_ns, in
     /* the units in visiting order: newest first when the consumer keeps the newest
      * entries (WAL segments are planned by ascending sequence after the Iceberg files) */
     size_t nunits = 0;
-    for (size_t i = 0; rc == 0 && i < plan.nfiles; i++)
+    uint64_t nrecords = 0;
+    for (size_t i = 0; rc == 0 && i < plan.nfiles; i++) {
         nunits += plan.files[i].nrgs;
+        nrecords += plan.files[i].records;
+    }
+    /* workers: one per CPU (loki.scan_threads), fewer for small scans; the window holds
+     * one buffer more than there are workers, so a worker can fill one while the
+     * consumer emits another */
+    size_t nw = (size_t)scan_threads(ts);
+    if (nw > nunits)
+        nw = nunits;
+    if (nunits < 2 || nrecords / (nunits ? nunits : 1) < READ_AHEAD_MIN_ROWS)
+        nw = 0;
+    size_t W = nw ? nw + 1 : 1;
     unit *units = rc ? NULL : ig_malloc((nunits + 1) * sizeof *units);
-    rgbuf *B = rc ? NULL : ig_malloc(2 * sizeof *B);
-    if (rc == 0 && (!units || !B))
+    rgbuf *B = rc ? NULL : ig_malloc(W * sizeof *B);
+    uint8_t *ready = rc ? NULL : ig_calloc(W, 1);
+    pthread_t *th = rc || !nw ? NULL : ig_malloc(nw * sizeof *th);
+    if (rc == 0 && (!units || !B || !ready || (nw && !th)))
         rc = ig_err(eb, IG_ENOMEM, "out of memory");
     if (B) {
-        memset(B, 0, 2 * sizeof *B);
-        B[0].fi = B[1].fi = SIZE_MAX;
+        memset(B, 0, W * sizeof *B);
+        for (size_t i = 0; i < W; i++)
+            B[i].fi = SIZE_MAX;
     }
     size_t k = 0;
     for (size_t fi = 0; rc == 0 && fi < plan.nfiles; fi++) {
@@ -1059,34 +1111,52 @@ static int table_scan(lq_source *src, const logql_log *log, int64_t start_ns, in
         for (size_t g = 0; g < plan.files[i].nrgs; g++)
             units[k++] = (unit){i, plan.files[i].rgs[g]};
     }
-    if (rc == 0 && nunits)
-        run_unit(&s, &plan, &B[0], &units[0]);
-    for (size_t u = 0; rc == 0 && u < nunits; u++) {
-        rgbuf *cur = &B[u & 1], *nxt = &B[(u + 1) & 1];
-        prep_job job;
-        pthread_t th;
-        bool started = false;
-        if (u + 1 < nunits) {
-            const ig_plan_file *npf = &plan.files[units[u + 1].fi];
-            if (npf->nrgs && npf->records / npf->nrgs >= READ_AHEAD_MIN_ROWS) {
-                job = (prep_job){&s, &plan, nxt, &units[u + 1]};
-                started = pthread_create(&th, NULL, prep_thread, &job) == 0;
-            }
+    if (rc == 0 && !nw) {
+        for (size_t u = 0; rc == 0 && u < nunits; u++) {
+            run_unit(&s, &plan, &B[0], &units[u]);
+            rc = B[0].rc ? ig_err(eb, B[0].rc, "%s", B[0].eb.msg) : emit_rg(&s, &B[0]);
         }
-        if (cur->rc)
-            rc = ig_err(eb, cur->rc, "%s", cur->eb.msg);
-        else
-            rc = emit_rg(&s, cur);
-        if (started)
-            pthread_join(th, NULL);
-        else if (rc == 0 && u + 1 < nunits)
-            run_unit(&s, &plan, nxt, &units[u + 1]);
+    } else if (rc == 0) {
+        pool p = {.s = &s, .plan = &plan, .units = units, .nunits = nunits, .B = B, .W = W,
+                  .ready = ready};
+        pthread_mutex_init(&p.mu, NULL);
+        pthread_cond_init(&p.cv, NULL);
+        size_t started = 0;
+        for (; started < nw; started++)
+            if (pthread_create(&th[started], NULL, pool_worker, &p) != 0)
+                break;
+        for (size_t u = 0; !started && rc == 0 && u < nunits; u++) {
+            /* no thread could start: one unit after the other here */
+            run_unit(&s, &plan, &B[0], &units[u]);
+            rc = B[0].rc ? ig_err(eb, B[0].rc, "%s", B[0].eb.msg) : emit_rg(&s, &B[0]);
+        }
+        for (size_t u = 0; started && rc == 0 && u < nunits; u++) {
+            rgbuf *cur = &B[u % W];
+            pthread_mutex_lock(&p.mu);
+            while (!p.ready[u % W])
+                pthread_cond_wait(&p.cv, &p.mu);
+            pthread_mutex_unlock(&p.mu);
+            rc = cur->rc ? ig_err(eb, cur->rc, "%s", cur->eb.msg) : emit_rg(&s, cur);
+            pthread_mutex_lock(&p.mu);
+            p.ready[u % W] = 0;
+            p.emitted = u + 1;
+            pthread_cond_broadcast(&p.cv);
+            pthread_mutex_unlock(&p.mu);
+        }
+        pthread_mutex_lock(&p.mu);
+        p.stop = true;
+        pthread_cond_broadcast(&p.cv);
+        pthread_mutex_unlock(&p.mu);
+        for (size_t i = 0; i < started; i++)
+            pthread_join(th[i], NULL);
+        pthread_mutex_destroy(&p.mu);
+        pthread_cond_destroy(&p.cv);
     }
-    if (B) {
-        rgbuf_free(&B[0]);
-        rgbuf_free(&B[1]);
-    }
+    for (size_t i = 0; B && i < W; i++)
+        rgbuf_free(&B[i]);
     ig_free(B);
+    ig_free(ready);
+    ig_free(th);
     ig_free(units);
     ig_plan_free(&plan);
     ig_arena_free(&s.row);
