@@ -442,6 +442,27 @@ def multi(srv):
     check("multi-tenant on: sum by (tenant_id) (count_over_time({job=\"app\"}[1h])) per tenant",
           seed_sum)
 
+    def spoof():
+        # a stream's own tenant_id label cannot pose as another tenant
+        st, _, b = http("POST", srv.url("loki", "/loki/api/v1/push"), json.dumps({"streams": [{
+            "stream": {"job": "spoof", "tenant_id": "iso-b"},
+            "values": [[str(time.time_ns()), f"spoof {marker('iso-a')}"]]}]}).encode(),
+            {"X-Scope-OrgID": "iso-a", "Content-Type": "application/json"})
+        assert st == 204, (st, b)
+        st, _, b = get(srv, "/loki/api/v1/query_range", dict(rng, query='{job="spoof"}',
+                                                             end=str(time.time_ns() + 10**9)),
+                       {"X-Scope-OrgID": "iso-a|iso-b"})
+        res = loads(b)["data"]["result"]
+        assert st == 200 and [r["stream"] for r in res] == [
+            {"job": "spoof", "__tenant_id__": "iso-a", "tenant_id": "iso-a",
+             "original_tenant_id": "iso-b"}], (st, b)
+        st, _, b = get(srv, "/loki/api/v1/query_range",
+                       dict(rng, query='{job="spoof", tenant_id="iso-b"}',
+                            end=str(time.time_ns() + 10**9)), {"X-Scope-OrgID": "iso-a|iso-b"})
+        assert st == 200 and loads(b)["data"]["result"] == [], (st, b)
+    check("multi-tenant on: tenant_id is the real tenant (a stream's own tenant_id label "
+          "becomes original_tenant_id and selects nothing)", spoof)
+
     def push_multi():
         for lst, path, body in (("loki", "/loki/api/v1/push", loki_body("iso-a")),
                                 ("otlp_http", "/v1/logs", otlp_logs("iso-a", 1)),

@@ -370,9 +370,9 @@ def resource_limits():
                       urllib.parse.quote('count_over_time({job="app"}[5m])'))
             codes = [http("GET", u, None, {"X-Scope-OrgID": "t-qps"})[0] for _ in range(4)]
             assert codes[0] == 200 and 429 in codes, codes
-            st, _, b = http("GET", u, None, {"X-Scope-OrgID": "t-qps"})
-            if st == 429:
-                assert b"too many outstanding requests" in b, b
+            st, h, b = http("GET", u, None, {"X-Scope-OrgID": "t-qps"})
+            assert st == 429 and int(h.get("retry-after", "0")) >= 1, (st, h, b)
+            assert b"too many outstanding requests" in b or b"limit: 1 queries/s" in b, b
             assert http("GET", u, None, {"X-Scope-OrgID": "t-other"})[0] == 200
         check("seed: Resource Limits - query rate limiting (max_queries_per_second: 429 for "
               "that tenant only)", qps)
