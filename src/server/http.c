@@ -85,6 +85,7 @@ struct req_state {
     bool busy;       /* the process-wide body budget was exhausted */
     int64_t charged; /* bytes counted in g_body_bytes */
     const route *rt;
+    void *ws_pending; /* a WebSocket upgrade queued but not yet taken over (ws_upgraded) */
 };
 
 static bool method_ok(const route *r, const char *method)
@@ -396,17 +397,10 @@ static void stream_free(void *cls)
     ig_free(st);
 }
 
-static struct MHD_Response *ws_response(ig_http_resp *resp);
-
 static enum MHD_Result queue(struct MHD_Connection *c, ig_http_resp *resp)
 {
     struct MHD_Response *r;
-    if (resp->ws_fn_) {
-        r = ws_response(resp);
-        if (!r)
-            return MHD_NO;
-        resp->status = MHD_HTTP_SWITCHING_PROTOCOLS;
-    } else if (resp->stream) {
+    if (resp->stream) {
         stream_state *st = ig_calloc(1, sizeof *st);
         if (!st) {
             if (resp->stream_done)
@@ -623,13 +617,16 @@ static void ws_upgraded(void *cls, struct MHD_Connection *c, void *req_cls, cons
                         size_t extra_in_size, MHD_socket sock,
                         struct MHD_UpgradeResponseHandle *urh)
 {
-    ws_pending *p = cls;
     struct req_state *st = req_cls;
-    ig_ws *ws = ig_calloc(1, sizeof *ws);
+    ws_pending *p = st->ws_pending; /* owned from here on */
+    st->ws_pending = NULL;
+    (void)cls;
+    ig_ws *ws = p ? ig_calloc(1, sizeof *ws) : NULL;
     if (!ws || extra_in_size > sizeof ws->in) {
         ig_free(ws);
-        if (p->done)
+        if (p && p->done)
             p->done(p->ud);
+        ig_free(p);
         MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
         return;
     }
@@ -639,7 +636,7 @@ static void ws_upgraded(void *cls, struct MHD_Connection *c, void *req_cls, cons
     ws->fn = p->fn;
     ws->ud = p->ud;
     ws->done = p->done;
-    p->done = NULL; /* owned by the thread now */
+    ig_free(p);
     if (extra_in_size)
         memcpy(ws->in, extra_in, extra_in_size);
     ws->inlen = extra_in_size;
@@ -669,27 +666,34 @@ static void ws_pending_free(void *cls)
     ig_free(p);
 }
 
-static struct MHD_Response *ws_response(ig_http_resp *resp)
+/* The pending upgrade (fn, ud, done) is kept in the request state: ws_upgraded takes it
+ * over, or on_completed frees it (calling done) when the upgrade never happened. */
+static enum MHD_Result queue_ws(struct MHD_Connection *c, struct req_state *st,
+                                 ig_http_resp *resp)
 {
     ws_pending *p = ig_calloc(1, sizeof *p);
     if (!p) {
         if (resp->ws_done_)
             resp->ws_done_(resp->ws_ud_);
-        return NULL;
+        return MHD_NO;
     }
     p->fn = resp->ws_fn_;
     p->ud = resp->ws_ud_;
     p->done = resp->ws_done_;
-    struct MHD_Response *r = MHD_create_response_for_upgrade(ws_upgraded, p);
+    struct MHD_Response *r = MHD_create_response_for_upgrade(ws_upgraded, NULL);
     if (!r) {
         ws_pending_free(p);
-        return NULL;
+        return MHD_NO;
     }
-    /* freed with the response (after the upgrade handler ran, or instead of it) */
+    st->ws_pending = p;
     MHD_add_response_header(r, MHD_HTTP_HEADER_UPGRADE, "websocket");
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "Upgrade");
     MHD_add_response_header(r, "Sec-WebSocket-Accept", resp->ws_accept_);
-    return r;
+    for (int i = 0; i < resp->nheaders_; i++)
+        MHD_add_response_header(r, resp->headers_[i][0], resp->headers_[i][1]);
+    enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_SWITCHING_PROTOCOLS, r);
+    MHD_destroy_response(r);
+    return ret;
 }
 
 static bool has_token(const char *h, const char *tok)
@@ -938,7 +942,7 @@ static enum MHD_Result run_handler(ig_http_server *s, struct MHD_Connection *c, 
         ig_http_resp_json_error(&resp, 500, "internal", msg);
     }
     record_metrics(s, st, resp.status ? resp.status : 200);
-    enum MHD_Result r = queue(c, &resp);
+    enum MHD_Result r = resp.ws_fn_ ? queue_ws(c, st, &resp) : queue(c, &resp);
     resp_free_headers(&resp);
     ig_buf_free(&resp.body);
     return r;
@@ -951,6 +955,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     req_state *st = *con_cls;
     if (!st)
         return;
+    if (st->ws_pending)
+        ws_pending_free(st->ws_pending);
     ig_arena_free(&st->req.arena);
     ig_buf_free(&st->body);
     if (st->charged)

@@ -74,8 +74,8 @@ void ig_ws_sha1(const void *data, size_t n, uint8_t out[20])
 
 static bool is_b64(char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '+' || c == '/' || c == '=';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '/' || c == '=';
 }
 
 int ig_ws_accept_key(const char *key, char out[29])

@@ -56,7 +56,7 @@ static int setup(void **state)
     if (ig_wal_open(fx->store, &o, &w, &eb) != 0)
         return -1;
     ig_log_row *rows = calloc(PER, sizeof *rows);
-    char (*body)[32] = calloc(PER, 32);
+    char(*body)[32] = calloc(PER, 32);
     for (int s = 0; s < NSEG; s++) {
         for (int i = 0; i < PER; i++) {
             int k = s * PER + i;
