@@ -2485,7 +2485,7 @@ static void tail_free(void *ud)
 static int tail_send(ig_ws *ws, lcoll *c, const ig_buf *dropped)
 {
     ig_buf b;
-    ig_buf_init(&b, 2 * TAIL_MSG_BYTES + (4u << 20));
+    ig_buf_init(&b, 48u << 20); /* TAIL_MSG_BYTES plus one entry (lines up to max_line_size) */
     int rc = 0;
     size_t i = 0;
     bool drop_pending = dropped && dropped->len;

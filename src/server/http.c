@@ -640,7 +640,7 @@ static void ws_upgraded(void *cls, struct MHD_Connection *c, void *req_cls, cons
     if (extra_in_size)
         memcpy(ws->in, extra_in, extra_in_size);
     ws->inlen = extra_in_size;
-    ig_buf_init(&ws->out, 2 * IG_WS_MAX_FRAME + 64);
+    ig_buf_init(&ws->out, 64u << 20); /* outgoing messages (one frame each) */
     atomic_fetch_add(&ws->srv->ws_live, 1);
     pthread_attr_t at;
     pthread_attr_init(&at);
