@@ -479,8 +479,18 @@ static int h_run(ig_http_req *req, ig_http_resp *resp, void *ud)
         return ig_http_resp_json_error(resp, 400, "bad_data", msg);
     }
     ig_str dr = {0};
-    bool dry_run = ig_http_param(req, "dry_run", &dr) &&
-                   (ig_str_eq_cstr(dr, "true") || ig_str_eq_cstr(dr, "1"));
+    bool dry_run = false;
+    if (ig_http_param(req, "dry_run", &dr)) {
+        /* a typo (dry_run=yes) must not run the deleting job */
+        if (ig_str_eq_cstr(dr, "true") || ig_str_eq_cstr(dr, "1"))
+            dry_run = true;
+        else if (!ig_str_eq_cstr(dr, "false") && !ig_str_eq_cstr(dr, "0")) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "dry_run \"%.*s\" is not allowed: true, 1, false or 0",
+                     (int)(dr.len > 32 ? 32 : dr.len), dr.ptr);
+            return ig_http_resp_json_error(resp, 400, "bad_data", msg);
+        }
+    }
     if (dry_run && j != IG_JOB_ORPHANS)
         return ig_http_resp_json_error(resp, 400, "bad_data",
                                        "dry_run applies to job remove-orphans only");

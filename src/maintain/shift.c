@@ -304,6 +304,18 @@ static int read_segment(ig_store *store, batch *b, const char *key, ig_errbuf *e
     return rc;
 }
 
+/* read_segment naming the segment in every error but the two the caller acts on (an operator
+ * has to find a corrupt segment). */
+static int read_segment_named(ig_store *store, batch *b, const char *key, ig_errbuf *eb)
+{
+    int rc = read_segment(store, b, key, eb);
+    if (rc && rc != IG_ENOENT && rc != IG_ETOOBIG && eb && !strstr(eb->msg, key)) {
+        ig_errbuf inner = *eb;
+        ig_err(eb, rc, "WAL segment %s: %s", key, inner.msg);
+    }
+    return rc;
+}
+
 /* ---- sorting -------------------------------------------------------------------------- */
 
 static int cmp_val(const pq_value *a, const pq_value *b, bool desc)
@@ -754,7 +766,7 @@ int ig_shift_table(catalog *cat, ig_store *store, ig_table_id t, const ig_shift_
         for (size_t i = 0; rc == 0 && i < cover.n; i++) {
             if (!taken[i])
                 continue;
-            rc = read_segment(store, &b, cover.segs[i].key, eb);
+            rc = read_segment_named(store, &b, cover.segs[i].key, eb);
             if (rc == IG_ENOENT) {
                 vanished = true; /* another shift covered and deleted it: re-derive */
                 rc = 0;
