@@ -15,13 +15,35 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from tap import REPO, Server, check, done, free_ports, http, loads  # noqa: E402
+from tap import REPO, SHARED, Server, check, done, free_ports, http, loads  # noqa: E402
 
 import yaml  # noqa: E402  (python3-yaml; present where `make test` runs)
 
 DEFAULT_PORTS = {"otlp_http": 4318, "otlp_grpc": 4317, "loki": 3100, "tempo": 3200,
                  "prometheus": 9090, "maintain": 8080, "catalog": 8181}
 GRAFANA = os.path.join(REPO, "docs", "grafana", "provisioning", "datasources")
+SEED = os.path.join(SHARED, "seed", "multi-tenancy.md")
+
+# The code blocks of the seed, in order (checked against the seed file when it is present).
+SEED_BLOCKS = [
+    ("bash", 'curl -X POST http://localhost:4318/v1/logs \\\n  -H "X-Scope-OrgID: tenant-123" \\\n'
+             '  -H "Content-Type: application/json" \\\n  -d \'...\'\n'),
+    ("bash", 'curl -G http://localhost:3100/loki/api/v1/query_range \\\n'
+             '  -H "X-Scope-OrgID: tenant-123" \\\n'
+             '  --data-urlencode \'query={service_name="api-service"}\'\n'),
+    ("sql", "partitioning = ARRAY['tenant_id', 'account_id', 'day(timestamp)']\n"),
+    ("bash", 'curl -X POST http://localhost:4318/v1/logs \\\n  -H "X-Scope-OrgID: tenant-123" \\\n'
+             '  -H "X-Account-ID: account-456" \\\n  -H "Content-Type: application/json" \\\n'
+             '  -d \'...\'\n'),
+    ("yaml", "# grafana/provisioning/datasources/loki.yaml\napiVersion: 1\ndatasources:\n"
+             "  - name: Loki\n    type: loki\n    url: http://query:3100\n    jsonData:\n"
+             "      httpHeaderName1: X-Scope-OrgID\n    secureJsonData:\n"
+             "      httpHeaderValue1: ${TENANT_ID}\n"),
+    ("yaml", "datasources:\n  - name: Loki\n    type: loki\n    url: http://query:3100\n"
+             "    jsonData:\n      httpHeaderName1: X-Scope-OrgID\n"
+             "      httpHeaderValue1: $__user.orgId\n"),
+    ("logql", 'sum by (tenant_id) (\n  count_over_time({job="app"}[1h])\n)\n'),
+]
 
 
 def port_free(p):
@@ -88,6 +110,30 @@ def loki_push_body(labels, lines):
         [str(ts - 1000 * i), l] for i, l in enumerate(lines)]}]}).encode()
 
 
+def run_curl(block, srv, payload=None):
+    """Runs a seed curl block as written: '...' becomes the real payload, localhost:<port>
+    this server's port; returns (status, body)."""
+    import shlex
+    import subprocess
+    args = shlex.split(block.replace("\\\n", " "))
+    assert args[0] == "curl", args
+    out = []
+    for a in args:
+        if a == "..." and payload is not None:
+            a = payload
+        m = re.match(r"http://localhost:(\d+)(/.*)", a)
+        if m:
+            name = [k for k, v in DEFAULT_PORTS.items() if v == int(m.group(1))][0]
+            a = srv.url(name, m.group(2))
+        out.append(a)
+    assert "..." not in out, out
+    p = subprocess.run(out + ["-s", "-w", "\n%{http_code}"], capture_output=True, text=True,
+                       timeout=30)
+    assert p.returncode == 0, (out, p.stderr)
+    body, _, code = p.stdout.rpartition("\n")
+    return int(code), body
+
+
 def grafana_expand(value, env):
     """Grafana's provisioning interpolation: $$ is a literal $, ${NAME} and $NAME are env."""
     out, i = [], 0
@@ -145,17 +191,32 @@ def main():
             assert st == 200, (st, b)
             return [v[1] for s in loads(b)["data"]["result"] for v in s["values"]]
 
+        def seed_file():
+            if not os.path.exists(SEED):
+                print(f"# {SEED} not here: the embedded copy of its examples is used")
+                return
+            with open(SEED) as f:
+                blocks = re.findall(r"```(\w+)\n(.*?)```", f.read(), re.S)
+            assert blocks == SEED_BLOCKS, blocks
+            # the shipped Grafana file is the seed's, with localhost for the compose host
+            with open(os.path.join(GRAFANA, "loki.yaml")) as f:
+                ours = yaml.safe_load(f)["datasources"][0]
+            seed = yaml.safe_load(SEED_BLOCKS[4][1])["datasources"][0]
+            seed["url"] = seed["url"].replace("query:", "localhost:")
+            assert {k: ours[k] for k in seed} == seed, (ours, seed)
+        check("the seed file's examples are exactly the ones run here", seed_file)
+
         # --- Ingestion ----------------------------------------------------------------------
         def ingestion():
             # curl -X POST http://localhost:4318/v1/logs -H "X-Scope-OrgID: tenant-123"
             #   -H "Content-Type: application/json" -d '...'
-            for t, msg in (("tenant-123", f"user logged in {mark}"),
-                           ("tenant-456", f"other tenant line {mark}")):
-                st, _, b = http("POST", srv.url("otlp_http", "/v1/logs"),
-                                otlp_logs("api-service", msg),
-                                {"X-Scope-OrgID": t, "Content-Type": "application/json"})
-                assert st == 200, (st, b)
-                assert loads(b).get("partialSuccess", {}).get("rejectedLogRecords", 0) in (0, "0"), b
+            st, b = run_curl(SEED_BLOCKS[0][1], srv,
+                             otlp_logs("api-service", f"user logged in {mark}").decode())
+            assert st == 200, (st, b)
+            assert loads(b).get("partialSuccess", {}).get("rejectedLogRecords", 0) in (0, "0"), b
+            st, b = run_curl(SEED_BLOCKS[0][1].replace("tenant-123", "tenant-456"), srv,
+                             otlp_logs("api-service", f"other tenant line {mark}").decode())
+            assert st == 200, (st, b)
         check("seed: Ingestion (POST :4318/v1/logs, X-Scope-OrgID: tenant-123, OTLP JSON)",
               ingestion)
 
@@ -163,8 +224,10 @@ def main():
         def querying():
             # curl -G http://localhost:3100/loki/api/v1/query_range -H "X-Scope-OrgID: tenant-123"
             #   --data-urlencode 'query={service_name="api-service"}'
-            lines = query_range("tenant-123", '{service_name="api-service"}')
-            assert f"user logged in {mark}" in lines, lines
+            st, b = run_curl(SEED_BLOCKS[1][1], srv)
+            assert st == 200, (st, b)
+            lines = [v[1] for r in loads(b)["data"]["result"] for v in r["values"]]
+            assert f"user logged in {mark}" in lines and all(mark in l for l in lines), lines
             assert not any("other tenant" in l for l in lines), lines
             lines = query_range("tenant-456", '{service_name="api-service"}')
             assert lines == [f"other tenant line {mark}"], lines
@@ -173,10 +236,8 @@ def main():
 
         # --- Account-level partitioning -----------------------------------------------------
         def accounts():
-            st, _, b = http("POST", srv.url("otlp_http", "/v1/logs"),
-                            otlp_logs("api-service", f"account line {mark}"),
-                            {"X-Scope-OrgID": "tenant-123", "X-Account-ID": "account-456",
-                             "Content-Type": "application/json"})
+            st, b = run_curl(SEED_BLOCKS[3][1], srv,
+                             otlp_logs("api-service", f"account line {mark}").decode())
             assert st == 200, (st, b)
             q = '{service_name="api-service"}'
             assert query_range("tenant-123", q, "account-456") == [f"account line {mark}"]
@@ -319,7 +380,7 @@ def main():
                 assert st == 204, (st, b)
             _, url, h = datasource("loki-all-tenants.yaml", {})
             assert h == {"X-Scope-OrgID": "tenant-123|tenant-456"}, h
-            q = "sum by (tenant_id) (\n  count_over_time({job=\"app\"}[1h])\n)"
+            q = SEED_BLOCKS[6][1]
             st, _, b = http("GET", mt.local(url) + "/loki/api/v1/query?" +
                             urllib.parse.urlencode({"query": q}), None, h)
             assert st == 200, (st, b)
