@@ -2,6 +2,7 @@
  * docs/iceberg.md §12; shapes from the REST OpenAPI spec as summarised in
  * reference/iceberg-notes.md §3). */
 #include <string.h>
+#include <strings.h>
 
 #include "icegate/alloc.h"
 #include "icegate/map.h"
@@ -39,7 +40,7 @@ static bool token_ok(const ig_rest_catalog *r, const char *auth)
 {
     if (!r->token)
         return true;
-    if (!auth || strncmp(auth, "Bearer ", 7) != 0)
+    if (!auth || strncasecmp(auth, "Bearer ", 7) != 0) /* RFC 7235: scheme case-insensitive */
         return false;
     const char *t = auth + 7;
     size_t a = strlen(t), b = strlen(r->token);

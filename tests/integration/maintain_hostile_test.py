@@ -366,6 +366,23 @@ def t_disk_full():
         os.rmdir(mnt)
 
 
+def t_rest_catalog_odd_requests():
+    srv = Server(config_text=CFG + "catalog:\n  rest:\n    token: sekret\n")
+    try:
+        srv.wait_ready("catalog")
+        h = {"Authorization": "Bearer sekret"}
+        base = "/v1/namespaces/icegate/tables/logs"
+        assert http("GET", srv.url("catalog", base), headers=h)[0] == 200
+        # RFC 7235: the auth scheme is case-insensitive; the token is not
+        assert http("GET", srv.url("catalog", base), headers={"Authorization": "bearer sekret"})[0] == 200
+        assert http("GET", srv.url("catalog", base), headers={"Authorization": "BEARER sekret"})[0] == 200
+        assert http("GET", srv.url("catalog", base), headers={"Authorization": "Bearer Sekret"})[0] == 401
+        assert http("GET", srv.url("catalog", base), headers={"Authorization": "Basic sekret"})[0] == 401
+        assert http("GET", srv.url("catalog", base), headers={"Authorization": "Bearersekret"})[0] == 401
+    finally:
+        srv.stop()
+
+
 check("dry_run accepts true/1/false/0 only (a typo never deletes)", t_dry_run_values)
 check("corrupt WAL segment: the error names it, other tables shift, removal recovers",
       t_corrupt_wal_segment)
@@ -376,5 +393,7 @@ check("kill -9 at random moments while ingesting (scheduled shift+compact): exac
 check("icegate maintain shift/compact beside a running server: exactly once",
       t_cli_shift_beside_server)
 check("a data file deleted by hand: queries and compact fail naming it", t_deleted_data_file_is_an_error)
+check("REST catalog: the Bearer auth scheme is case-insensitive (RFC 7235), the token is not",
+      t_rest_catalog_odd_requests)
 check("disk full: 503 on ingest, shift fails and recovers, exactly once", t_disk_full)
 done()
