@@ -17,7 +17,52 @@ import urllib.parse
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 from tap import REPO, SHARED, Server, check, done, free_ports, http, loads  # noqa: E402
 
-import yaml  # noqa: E402  (python3-yaml; present where `make test` runs)
+
+
+def _scalar(v):
+    if len(v) >= 2 and v[0] == v[-1] and v[0] in "'\"":
+        return v[1:-1]
+    if re.fullmatch(r"-?\d+", v):
+        return int(v)
+    return {"true": True, "false": False}.get(v, v)
+
+
+def mini_yaml(text):
+    """The YAML subset of Grafana provisioning files (nested maps, lists of maps, plain
+    scalars, full-line comments): stdlib only, no PyYAML needed."""
+    lines = [[len(l) - len(l.lstrip(" ")), l.strip()] for l in text.splitlines()
+             if l.strip() and not l.strip().startswith("#")]
+    pos = 0
+
+    def block(indent):
+        nonlocal pos
+        if lines[pos][1].startswith("- "):
+            out = []
+            while pos < len(lines) and lines[pos][0] == indent and lines[pos][1].startswith("- "):
+                lines[pos] = [indent + 2, lines[pos][1][2:]]
+                out.append(block(indent + 2))
+            return out
+        out = {}
+        while pos < len(lines) and lines[pos][0] == indent and not lines[pos][1].startswith("- "):
+            k, sep, v = lines[pos][1].partition(":")
+            assert sep, f"not a key: {lines[pos][1]}"
+            pos += 1
+            v = v.strip()
+            if v:
+                out[k.strip()] = _scalar(v)
+            elif pos < len(lines) and (lines[pos][0] > indent or (
+                    lines[pos][0] == indent and lines[pos][1].startswith("- "))):
+                out[k.strip()] = block(lines[pos][0])
+            else:
+                out[k.strip()] = None
+        return out
+    doc = block(lines[0][0]) if lines else {}
+    assert pos == len(lines), f"unparsed: {lines[pos:]}"
+    return doc
+
+
+class yaml:  # noqa: N801 - the one call the test makes
+    safe_load = staticmethod(lambda f: mini_yaml(f if isinstance(f, str) else f.read()))
 
 DEFAULT_PORTS = {"otlp_http": 4318, "otlp_grpc": 4317, "loki": 3100, "tempo": 3200,
                  "prometheus": 9090, "maintain": 8080, "catalog": 8181}
@@ -62,11 +107,11 @@ class MakeRunServer(Server):
     """`make run`: `icegate run` in a directory of its own, no config file, no env beyond the
     ports (only when a default port is taken by something else on this machine)."""
 
-    def __init__(self, extra_env=None):
+    def __init__(self, extra_env=None, own_ports=False):
         import subprocess
         from tap import BIN
         self.dir = tempfile.mkdtemp(prefix="icegate-seed-")
-        if all(port_free(p) for p in DEFAULT_PORTS.values()):
+        if not own_ports and all(port_free(p) for p in DEFAULT_PORTS.values()):
             self.ports = dict(DEFAULT_PORTS)
             env_ports = {}
         else:
@@ -90,6 +135,21 @@ class MakeRunServer(Server):
         assert u.hostname == "localhost", url
         name = [k for k, v in DEFAULT_PORTS.items() if v == u.port][0]
         return f"http://127.0.0.1:{self.ports[name]}{u.path}"
+
+
+def start_make_run(extra_env=None):
+    """The default ports when free; if another process takes one meanwhile, free ports."""
+    s = MakeRunServer(extra_env)
+    try:
+        s.wait_ready("otlp_http")
+        s.wait_ready("loki")
+        return s
+    except RuntimeError:
+        s.stop()
+        s = MakeRunServer(extra_env, own_ports=True)
+        s.wait_ready("otlp_http")
+        s.wait_ready("loki")
+        return s
 
 
 def now_ns():
@@ -172,11 +232,9 @@ def datasource(fname, env):
 
 
 def main():
-    srv = MakeRunServer()
+    srv = start_make_run()
     mt = None
     try:
-        srv.wait_ready("otlp_http")
-        srv.wait_ready("loki")
         mark = f"seed-{os.getpid()}-{int(time.time())}"
 
         def get(listener, path, params, headers):
@@ -369,9 +427,7 @@ def main():
         def monitoring():
             nonlocal mt
             srv.stop()
-            mt = MakeRunServer({"ICEGATE_MULTI_TENANT_QUERIES": "true"})
-            mt.wait_ready("otlp_http")
-            mt.wait_ready("loki")
+            mt = start_make_run({"ICEGATE_MULTI_TENANT_QUERIES": "true"})
             want = {"tenant-123": 3, "tenant-456": 2}
             for t, n in want.items():
                 st, _, b = http("POST", mt.url("otlp_http", "/loki/api/v1/push"),
