@@ -219,6 +219,25 @@ def run(srv, after_shift, fill=True):
             assert st == 200 and not foreign("iso-nobody", b), (name, st, b[:300])
     check(f"an unknown tenant sees nothing on any endpoint{sfx}", no_tenant_data)
 
+    def same_errors():
+        # a bad query, a bad label name and a too-long range answer a tenant with data
+        # exactly as one without
+        bad = [("/loki/api/v1/query_range", {"query": '{service_name="shared"'}),
+               ("/loki/api/v1/query_range", {"query": '{service_name="shared"}', "limit": "-1"}),
+               ("/loki/api/v1/query_range", {"query": '{service_name="shared"}',
+                                             "start": "0", "end": str(time.time_ns())}),
+               ("/loki/api/v1/series", {}),
+               ("/loki/api/v1/query", {"query": '{service_name="shared"}'})]
+        for path, params in bad:
+            ans = set()
+            for t in TENANTS + ["iso-nobody"]:
+                st, _, b = get(srv, path, params, {"X-Scope-OrgID": t})
+                assert 400 <= st < 500 and not foreign(t, b), (t, path, st, b)
+                ans.add((st, b.replace(t.encode(), b"T")))
+            assert len(ans) == 1, (path, ans)
+    check(f"errors (bad query, bad limit, range too long, missing match[], log query as "
+          f"instant) are the same for every tenant, with or without data{sfx}", same_errors)
+
     def bad_headers():
         for name, path, params in endpoints():
             if name == "format_query":
@@ -390,7 +409,18 @@ def usage(srv):
                             and 'outcome="accepted"' in lbl]
                     assert vals and sum(vals) > 0, (m, t, sig)
             assert re.search(rf'icegate_tenant_stored_bytes\{{tenant="{t}"\}} [1-9]', text), t
-    check("/metrics: per tenant ingested records and bytes per signal, stored bytes", per_tenant)
+        # rejections by reason, for the tenant that was refused only
+        st, _, b = http("POST", srv.url("loki", "/loki/api/v1/push"), json.dumps({"streams": [{
+            "stream": {"job": "big"}, "values": [[str(time.time_ns()), "x" * 300000]]}]}).encode(),
+            {"X-Scope-OrgID": "iso-c", "Content-Type": "application/json"})
+        assert st == 400, (st, b)
+        text = http("GET", srv.url("otlp_http", "/metrics"))[2].decode()
+        rej = re.findall(r'icegate_ingest_rejected_requests_total\{([^}]*)\} (\S+)', text)
+        assert any('tenant="iso-c"' in l and 'reason="line_too_long"' in l and float(v) >= 1
+                   for l, v in rej), rej
+        assert not any('tenant="iso-a"' in l or 'tenant="iso-b"' in l for l, _ in rej), rej
+    check("/metrics: per tenant ingested records and bytes per signal, stored bytes, "
+          "rejections by reason (only for the refused tenant)", per_tenant)
 
     def queries():
         st, _, b = http("GET", srv.url("loki", "/metrics"))
