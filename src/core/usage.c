@@ -214,16 +214,15 @@ void ig_usage_count_query(ig_str tenant, const char *api, const char *endpoint, 
 {
     char esc[2 * IG_TENANT_MAX_LEN + 2], labels[512];
     ig_usage_tenant_label(tenant, esc, sizeof esc);
-    snprintf(labels, sizeof labels, "tenant=\"%s\",api=\"%s\",endpoint=\"%s\",outcome=\"%s\"",
-             esc, api, endpoint, status >= 200 && status < 300 ? "ok" : "error");
+    snprintf(labels, sizeof labels, "tenant=\"%s\",api=\"%s\",endpoint=\"%s\",outcome=\"%s\"", esc,
+             api, endpoint, status >= 200 && status < 300 ? "ok" : "error");
     ig_metric_add(ig_counter("icegate_query_requests_total",
                              "Query API requests by tenant, API, endpoint and outcome.", labels),
                   1);
-    snprintf(labels, sizeof labels, "tenant=\"%s\",api=\"%s\",endpoint=\"%s\"", esc, api,
-             endpoint);
+    snprintf(labels, sizeof labels, "tenant=\"%s\",api=\"%s\",endpoint=\"%s\"", esc, api, endpoint);
     ig_metric_observe(ig_histogram("icegate_query_duration_seconds",
-                                   "Query API request latency by tenant, API and endpoint.",
-                                   labels, IG_LATENCY_BUCKETS, IG_LATENCY_NBUCKETS),
+                                   "Query API request latency by tenant, API and endpoint.", labels,
+                                   IG_LATENCY_BUCKETS, IG_LATENCY_NBUCKETS),
                       seconds);
 }
 
