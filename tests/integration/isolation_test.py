@@ -128,6 +128,8 @@ def endpoints():
         ("index/volume_range", "/loki/api/v1/index/volume_range", dict(rng, query=sel, step="60")),
         ("detected_labels", "/loki/api/v1/detected_labels", dict(rng, query=sel)),
         ("detected_fields", "/loki/api/v1/detected_fields", dict(rng, query=sel)),
+        ("detected_field values msg", "/loki/api/v1/detected_field/msg/values",
+         dict(rng, query=sel)),
         ("format_query", "/loki/api/v1/format_query", {"query": sel}),
         ("limits", "/config/tenant/v1/limits", {}),
         ("drilldown-limits", "/loki/api/v1/drilldown-limits", {}),
@@ -173,6 +175,8 @@ def check_tenant_answer(srv, t, headers=None):
             assert t in owners and owners <= {t, None}, (t, j)
         elif name == "index/stats":
             assert j["entries"] == expected_rows(t), (t, j)
+        elif name == "detected_field values msg":
+            assert j["values"] and all(marker(t) in v for v in j["values"]), (t, j)
         elif name == "index/volume":
             got = sum(int(float(r["value"][1])) for r in j["data"]["result"])
             assert got > 0, (t, j)
