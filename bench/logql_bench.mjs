@@ -140,7 +140,7 @@ for (const [k, v] of Object.entries(ports)) env[`ICEGATE_${k.toUpperCase()}_PORT
 const srvLog = fs.openSync(path.join(dir, 'server.log'), 'a');
 const srv = spawn(BIN, ['run', '--config', cfg], { env, stdio: ['ignore', srvLog, srvLog] });
 const cleanup = () => {
-  try { srv.kill('SIGTERM'); } catch { /* gone */ }
+  if (srv.exitCode === null) try { srv.kill('SIGTERM'); } catch { /* gone */ }
   if (!KEEP) fs.rmSync(dir, { recursive: true, force: true });
 };
 process.on('exit', cleanup);
@@ -343,5 +343,7 @@ for (const q of Q) {
 }
 const q1 = results.find((r) => r.q === 'q1' && r.engine === 'IceGate');
 log(`\nsubstring filter (q1): ${fmt(q1.gbs_per_core)} GB/s of raw log per core (target 2 GB/s: ${q1.gbs_per_core >= 2 ? 'met' : 'MISSED'})`);
-if (KEEP) log(`# kept: ${dir} (server pid ${srv.pid} stopped)`);
-process.exitCode = bad ? 1 : 0;
+srv.kill('SIGTERM');
+await new Promise((r) => srv.once('exit', r));
+if (KEEP) log(`# kept: ${dir}`);
+process.exit(bad ? 1 : 0); // DuckDB/chdb handles would keep the event loop alive

@@ -1293,6 +1293,16 @@ static void apply_selection(pq_colvec *v, size_t e0, size_t k0, int64_t first_ro
     }
 }
 
+/* True when every row of [begin, end) is in one range of sel (then a page needs no
+ * compaction). Advances *si past the ranges that end at or before begin, as
+ * apply_selection does: the pages of a chunk come in row order. */
+static bool rows_all_selected(const pq_rowsel *sel, size_t *si, int64_t begin, int64_t end)
+{
+    while (*si < sel->n && sel->r[*si].end <= begin)
+        (*si)++;
+    return *si < sel->n && sel->r[*si].begin <= begin && sel->r[*si].end >= end;
+}
+
 static bool rows_selected(const pq_rowsel *sel, int64_t begin, int64_t end)
 {
     for (size_t i = 0; i < sel->n; i++)
@@ -1508,7 +1518,7 @@ static int read_pages(rd *r, const pq_chunk *ch, const uint8_t *p, size_t len,
                                               r->c->path)
                                      : rc;
         int64_t page_rows = (int64_t)(r->out->nrows - rows0);
-        if (sel) {
+        if (sel && !rows_all_selected(sel, si, row, row + page_rows)) {
             apply_selection(r->out, e0, k0, row, sel, si);
             r->out->nrows = rows0;
             for (size_t e = e0; e < r->out->n; e++)

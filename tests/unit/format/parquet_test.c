@@ -665,6 +665,20 @@ static void test_page_index_and_skipping(void **state)
     assert_int_equal(pq_rowsel_add(&custom, 19990, 20000), 0);
     check_flat(&file, 20000, &custom);
     check_flat(&file, 20000, &sel);
+    /* whole pages selected (read without compaction) mixed with partial ones, in the
+     * same chunk: pages of 1000 rows */
+    pq_rowsel mixed = {0};
+    assert_int_equal(pq_rowsel_add(&mixed, 1000, 3000), 0);  /* pages 1-2 whole */
+    assert_int_equal(pq_rowsel_add(&mixed, 3500, 4200), 0);  /* across a boundary */
+    assert_int_equal(pq_rowsel_add(&mixed, 5000, 5001), 0);  /* first row of a page */
+    assert_int_equal(pq_rowsel_add(&mixed, 6999, 7000), 0);  /* last row of a page */
+    assert_int_equal(pq_rowsel_add(&mixed, 8000, 20000), 0); /* whole pages to the end */
+    check_flat(&file, 20000, &mixed);
+    pq_rowsel all = {0};
+    assert_int_equal(pq_rowsel_add(&all, 0, 20000), 0);
+    check_flat(&file, 20000, &all);
+    pq_rowsel_free(&mixed);
+    pq_rowsel_free(&all);
     pq_rowsel inter = {0};
     assert_int_equal(pq_rowsel_intersect(&custom, &sel, &inter), 0);
     assert_int_equal(pq_rowsel_count(&inter), 3);
