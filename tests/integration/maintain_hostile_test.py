@@ -3,7 +3,8 @@ names it, the other tables still shift), Loki counts read during shift/compactio
 commits (never doubled or dropped), kill -9 at random moments while ingesting with the
 scheduler shifting and compacting, `icegate maintain shift` beside a running server, a data
 file deleted by hand (an error, never a smaller count) and a full disk (tmpfs; skipped when
-it cannot be mounted). Every check compares against the rows the server acknowledged."""
+it cannot be mounted), a crash at the retention-before-commit fail point, the REST catalog's
+auth scheme. Every check compares against the rows the server acknowledged."""
 import glob
 import json
 import os
@@ -366,6 +367,58 @@ def t_disk_full():
         os.rmdir(mnt)
 
 
+def t_retention_crash_before_commit():
+    d = tempfile.mkdtemp(prefix="icegate-ret-")
+    ov = os.path.join(d, "overrides.yaml")
+    with open(ov, "w") as f:
+        f.write("overrides:\n  t1:\n    retention_period: 1h\n")
+    cfg = CFG + f"limits:\n  overrides_file: {ov}\n  overrides_period: 1s\n"
+    srv = Server(config_text=cfg)
+    now = int(time.time())
+    try:
+        srv.wait_ready("maintain")
+        data = os.path.join(srv.dir, "data")
+        acked, due = set(), set()
+        for tag, base in [("old", DAY0), ("mid", now - 3 * 3600), ("new", now - 600)]:
+            recs = [{"timeUnixNano": str((base + i) * 10**9), "body": {"stringValue": f"{tag}-{i}"}}
+                    for i in range(20)]
+            body = json.dumps({"resourceLogs": [{"resource": {"attributes": [{"key": "service.name",
+                   "value": {"stringValue": "svc"}}]}, "scopeLogs": [{"logRecords": recs}]}]}).encode()
+            st, _, b = http("POST", srv.url("otlp_http", "/v1/logs"), body=body,
+                            headers={"Content-Type": JS, "X-Scope-OrgID": "t1"})
+            assert st == 200, b
+            acked.update(f"{tag}-{i}" for i in range(20))
+            if tag == "new":
+                due.update(f"{tag}-{i}" for i in range(20))
+        st, j = job(srv, "shift")
+        assert st == 200 and j["rows"] == 60, j
+        srv.stop()
+        time.sleep(1.1)  # the stopped holder's lease
+        srv = Server(like=srv, config_text=cfg, extra_env={"ICEGATE_FAILPOINT": "retention-before-commit"})
+        srv.wait_ready("maintain")
+        time.sleep(1.2)
+        try:
+            job(srv, "retention", timeout=30)
+        except OSError:
+            pass
+        assert srv.proc.wait(timeout=30) == 137, srv.proc.returncode
+        exactly_once(acked, *table_state(data), "after a crash before the retention commit")
+        time.sleep(1.1)
+        srv = Server(like=srv, config_text=cfg)
+        srv.wait_ready("maintain")
+        time.sleep(1.2)
+        st, j = job(srv, "retention")
+        assert st == 200 and j["commits"] == 1, j
+        exactly_once(due, *table_state(data), "retention after the crash")
+        st, j = job(srv, "remove-orphans&dry_run=true")
+        assert st == 200, j
+        # the crashed run's rewrite, its manifest and manifest list, nothing else
+        assert j["files"] >= 1 and all(k.startswith("icegate/logs/") for k in j["orphans"]), j
+        assert any("/data/" in k for k in j["orphans"]), j
+    finally:
+        srv.stop()
+
+
 def t_rest_catalog_odd_requests():
     srv = Server(config_text=CFG + "catalog:\n  rest:\n    token: sekret\n")
     try:
@@ -395,5 +448,7 @@ check("icegate maintain shift/compact beside a running server: exactly once",
 check("a data file deleted by hand: queries and compact fail naming it", t_deleted_data_file_is_an_error)
 check("REST catalog: the Bearer auth scheme is case-insensitive (RFC 7235), the token is not",
       t_rest_catalog_odd_requests)
+check("kill -9 before the retention commit (fail point), rerun: exactly the due rows",
+      t_retention_crash_before_commit)
 check("disk full: 503 on ingest, shift fails and recovers, exactly once", t_disk_full)
 done()
