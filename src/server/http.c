@@ -968,6 +968,30 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         inflight_done(s);
 }
 
+/* Percent-decoding of the path and query arguments (MHD_OPTION_UNESCAPE_CALLBACK). Like
+ * libmicrohttpd's own, except that %00 is left as written: the decoded strings are
+ * NUL-terminated C strings, so a decoded NUL would silently cut them ("logs%00x" would
+ * route as "logs", "job=shift%00x" would run shift). Left encoded, such a path matches no
+ * route and such a value is refused by whoever checks it. */
+static size_t unescape_keep_nul(void *cls, struct MHD_Connection *c, char *s)
+{
+    (void)cls;
+    (void)c;
+    char *w = s;
+    for (const char *r = s; *r;) {
+        int hi, lo;
+        if (r[0] == '%' && (hi = hexval(r[1])) >= 0 && (lo = hexval(r[2])) >= 0 &&
+            (hi | lo) != 0) {
+            *w++ = (char)(hi * 16 + lo);
+            r += 3;
+        } else {
+            *w++ = *r++;
+        }
+    }
+    *w = '\0';
+    return (size_t)(w - s);
+}
+
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char msg[512];
@@ -1002,7 +1026,7 @@ int ig_http_server_start(ig_http_server *s, char *err, size_t errlen)
         (unsigned)s->opts.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)(s->opts.idle_timeout_s > 0 ? s->opts.idle_timeout_s : 60),
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_EXTERNAL_LOGGER,
-        mhd_log, s->name, MHD_OPTION_END);
+        mhd_log, s->name, MHD_OPTION_UNESCAPE_CALLBACK, unescape_keep_nul, NULL, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!s->d) {
         snprintf(err, errlen, "listener %s: cannot listen on %s:%d (port in use or not allowed)",

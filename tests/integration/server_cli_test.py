@@ -239,6 +239,18 @@ def t_inflight_body_budget():
     with_server(body_fn, config_text=cfg)
 
 
+def t_percent_00_never_cuts_paths_or_args():
+    # A decoded NUL would cut the C strings routes and arguments are matched on.
+    def body(s):
+        st, _, _ = http("GET", s.url("loki", "/ready%00x"))
+        assert st == 404, st
+        st, _, b = http("POST", s.url("maintain", "/maintain/run?job=shift%00x"), body=b"")
+        assert st == 400 and b"shift%00x" in b, (st, b)
+        st, _, _ = http("GET", s.url("loki", "/re%61dy"))  # other escapes still decode
+        assert st == 200, st
+    with_server(body)
+
+
 def t_port_in_use():
     blocker = socket.socket()
     blocker.bind(("127.0.0.1", 0))
