@@ -20,6 +20,7 @@
 #include "icegate/map.h"
 #include "icegate/store.h"
 #include "icegate/tenant.h"
+#include "icegate/usage.h"
 #include "icegate/time.h"
 #include "icegate/version.h"
 #include "icegate/websocket.h"
@@ -458,6 +459,15 @@ typedef struct mt_cb {
 } mt_cb;
 
 static const ig_str TENANT_LABEL = {"__tenant_id__", 13};
+/* The seed's per-tenant query groups by tenant_id: multi-tenant results carry it as well
+ * (a stream's own tenant_id label becomes original_tenant_id, so no tenant can pose as
+ * another). */
+static const ig_str TENANT_ID_LABEL = {"tenant_id", 9};
+
+static bool is_tenant_label(ig_str name)
+{
+    return ig_str_eq(name, TENANT_LABEL) || ig_str_eq(name, TENANT_ID_LABEL);
+}
 
 static int mt_entry(void *ctx, const lq_entry *e)
 {
@@ -468,9 +478,12 @@ static int mt_entry(void *ctx, const lq_entry *e)
         c->buf[n] = e->stream.v[i];
         if (ig_str_eq(c->buf[n].name, TENANT_LABEL))
             c->buf[n].name = IG_STR("original___tenant_id__");
+        else if (ig_str_eq(c->buf[n].name, TENANT_ID_LABEL))
+            c->buf[n].name = IG_STR("original_tenant_id");
         n++;
     }
     c->buf[n++] = (lq_label){TENANT_LABEL, c->tenant};
+    c->buf[n++] = (lq_label){TENANT_ID_LABEL, c->tenant};
     x.stream = (lq_labels){c->buf, n};
     lq__labels_sort(&x.stream);
     return c->fn(c->ctx, &x);
@@ -486,14 +499,14 @@ static int mt_scan(lq_source *src, const logql_log *log, int64_t start_ns, int64
     logql_matcher *rest = ig_arena_alloc(&a, (log->n_matchers + 1) * sizeof *rest);
     logql_matcher *tm = ig_arena_alloc(&a, (log->n_matchers + 1) * sizeof *tm);
     mt_cb c = {
-        .fn = fn, .ctx = fnctx, .buf = ig_arena_alloc(&a, (LQ_MAX_LABELS + 1) * sizeof(lq_label))};
+        .fn = fn, .ctx = fnctx, .buf = ig_arena_alloc(&a, (LQ_MAX_LABELS + 2) * sizeof(lq_label))};
     if (!rest || !tm || !c.buf) {
         ig_arena_free(&a);
         return ig_err(eb, IG_ENOMEM, "out of memory");
     }
     size_t nr = 0, nt = 0;
     for (size_t i = 0; i < log->n_matchers; i++) {
-        if (ig_str_eq(log->matchers[i].name, TENANT_LABEL))
+        if (is_tenant_label(log->matchers[i].name))
             tm[nt++] = log->matchers[i];
         else
             rest[nr++] = log->matchers[i];
@@ -503,8 +516,8 @@ static int mt_scan(lq_source *src, const logql_log *log, int64_t start_ns, int64
     lq_matchers *ms = NULL;
     int rc = lq__matchers_new(tm, nt, &a, &ms, eb);
     for (int i = 0; i < m->n && rc == 0; i++) {
-        lq_label tl = {TENANT_LABEL, m->ts[i].tenant};
-        lq_labels one = {&tl, 1};
+        lq_label tl[2] = {{TENANT_LABEL, m->ts[i].tenant}, {TENANT_ID_LABEL, m->ts[i].tenant}};
+        lq_labels one = {tl, 2};
         if (!lq__matchers_match(ms, &one))
             continue;
         c.tenant = m->ts[i].tenant;
@@ -526,6 +539,9 @@ typedef struct qctx {
     int64_t deadline;
     qadm *adm[IG_TENANTS_MAX]; /* admitted: released by close_query */
     int nadm;
+    ig_http_req *req; /* for the usage metrics counted by close_query */
+    ig_http_resp *resp;
+    int64_t t0_ns;
 } qctx;
 
 static void qstats(const qctx *q, lq_scan_stats *out)
@@ -634,6 +650,40 @@ static bool req_gone(void *ud)
     return ig_http_req_gone(ud);
 }
 
+/* The endpoint word of a query path (a fixed set: tenant input never becomes a label). */
+static const char *endpoint_word(const char *path)
+{
+    static const char *const E[] = {"query_range",  "query",           "labels",
+                                    "series",       "index/stats",     "index/volume_range",
+                                    "index/volume", "detected_labels", "detected_fields",
+                                    "tail",         "patterns"};
+    static const char pre[] = "/loki/api/v1/";
+    if (!path || strncmp(path, pre, sizeof pre - 1) != 0)
+        return "other";
+    path += sizeof pre - 1;
+    if (strncmp(path, "label/", 6) == 0)
+        return "label_values";
+    if (strncmp(path, "detected_field/", 15) == 0)
+        return "detected_field_values";
+    for (size_t i = 0; i < sizeof E / sizeof E[0]; i++)
+        if (strcmp(path, E[i]) == 0)
+            return E[i];
+    return "other";
+}
+
+/* Counts the request for each of its tenants (icegate_query_requests_total and
+ * icegate_query_duration_seconds, per tenant). */
+static void count_query(qctx *q, int status)
+{
+    if (!q->req || !q->t0_ns)
+        return;
+    const char *ep = endpoint_word(q->req->path);
+    double secs = (double)(ig_mono_ns() - q->t0_ns) / 1e9;
+    for (int i = 0; i < q->t.ntenants; i++)
+        ig_usage_count_query(q->t.tenants[i], "loki", ep, status, secs);
+    q->t0_ns = 0;
+}
+
 /* Resolves the tenant(s), loads their limits and opens the catalog; answers the error
  * itself and returns false. */
 static bool open_query(lq_loki_api *api, ig_http_req *req, ig_http_resp *resp, qctx *q)
@@ -649,6 +699,9 @@ static bool open_query(lq_loki_api *api, ig_http_req *req, ig_http_resp *resp, q
         text(resp, st, msg);
         return false;
     }
+    q->req = req;
+    q->resp = resp;
+    q->t0_ns = ig_mono_ns();
     ig_limits *l = ig_limits_process();
     if (l) {
         if (q->t.ntenants == 1)
@@ -659,13 +712,16 @@ static bool open_query(lq_loki_api *api, ig_http_req *req, ig_http_resp *resp, q
         if (q->lim.query_timeout_ns > 0)
             q->deadline = ig_mono_ns() + q->lim.query_timeout_ns;
     }
-    if (!admit(api, q, resp))
+    if (!admit(api, q, resp)) {
+        count_query(q, resp->status);
         return false;
+    }
     ig_errbuf eb = {{0}};
     if (catalog_open(api->cfg, &q->cat, &eb) != 0) {
         release(api, q);
         snprintf(msg, sizeof msg, "catalog unavailable: %s", eb.msg);
         text(resp, 503, msg);
+        count_query(q, 503);
         return false;
     }
     for (int i = 0; i < q->t.ntenants; i++) {
@@ -687,6 +743,7 @@ static bool open_query(lq_loki_api *api, ig_http_req *req, ig_http_resp *resp, q
 
 static void close_query(qctx *q)
 {
+    count_query(q, q->resp && q->resp->status ? q->resp->status : 500);
     if (q->cat)
         catalog_close(q->cat);
     q->cat = NULL;

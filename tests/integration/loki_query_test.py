@@ -146,12 +146,12 @@ def multi_tenant():
             st, _, body = get(srv, "/loki/api/v1/query_range", range_params({"query": '{app="x"}'}), tenant="mt-b|mt-a")
             assert st == 200, body
             assert loads(body)["data"]["result"] == [
-                {"stream": {"__tenant_id__": "mt-a", "app": "x"}, "values": [[ns(1), "from a"]]},
-                {"stream": {"__tenant_id__": "mt-b", "app": "x"}, "values": [[ns(1), "from b"]]}], body
+                {"stream": {"__tenant_id__": "mt-a", "app": "x", "tenant_id": "mt-a"}, "values": [[ns(1), "from a"]]},
+                {"stream": {"__tenant_id__": "mt-b", "app": "x", "tenant_id": "mt-b"}, "values": [[ns(1), "from b"]]}], body
             st, _, body = get(srv, "/loki/api/v1/query_range",
                               range_params({"query": '{app="x", __tenant_id__="mt-b"}'}), tenant="mt-a|mt-b")
             assert loads(body)["data"]["result"] == [
-                {"stream": {"__tenant_id__": "mt-b", "app": "x"}, "values": [[ns(1), "from b"]]}], body
+                {"stream": {"__tenant_id__": "mt-b", "app": "x", "tenant_id": "mt-b"}, "values": [[ns(1), "from b"]]}], body
             st, _, body = get(srv, "/loki/api/v1/label/__tenant_id__/values", {"start": ns(0), "end": ns(10)},
                               tenant="mt-a|mt-b")
             assert loads(body) == {"status": "success", "data": ["mt-a", "mt-b"]}, body
