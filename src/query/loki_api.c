@@ -604,7 +604,7 @@ static bool admit(lq_loki_api *api, qctx *q, ig_http_resp *resp)
                 a->tokens = fmin(burst, a->tokens + (double)(now - a->last_ns) / 1e9 * rate);
             a->last_ns = now;
             if (a->tokens < 1) {
-                why = "query rate limit exceeded";
+                why = "too many outstanding requests"; /* Loki's text, with the rate named after it */
                 wait_s = (1 - a->tokens) / rate;
             }
         }

@@ -178,7 +178,7 @@ def query_limits():
             st, _, body = get(srv, "/loki/api/v1/query_range", p, tenant="ql-a")
             assert st == 200, body
             st, hd, body = get(srv, "/loki/api/v1/query_range", p, tenant="ql-a")
-            assert st == 429 and body.startswith(b"query rate limit exceeded"), (st, body)
+            assert st == 429 and body.startswith(b"too many outstanding requests (limit: "), (st, body)
             assert int(hd.get("retry-after", "0")) >= 1, hd
             st, _, body = get(srv, "/loki/api/v1/query_range", p, tenant="ql-b")  # its own bucket
             assert st == 200, body
