@@ -210,24 +210,29 @@ static size_t mcol_row(const mcol *m, size_t row, lq_label *out, size_t max)
 
 /* ---- OTLP mapping -------------------------------------------------------------------- */
 
-static const char *const INDEX_ATTRS[] = {"service.name",
-                                          "service.namespace",
-                                          "service.instance.id",
-                                          "deployment.environment",
-                                          "deployment.environment.name",
-                                          "cloud.region",
-                                          "cloud.availability_zone",
-                                          "k8s.cluster.name",
-                                          "k8s.namespace.name",
-                                          "k8s.pod.name",
-                                          "k8s.container.name",
-                                          "container.name",
-                                          "k8s.replicaset.name",
-                                          "k8s.deployment.name",
-                                          "k8s.statefulset.name",
-                                          "k8s.daemonset.name",
-                                          "k8s.cronjob.name",
-                                          "k8s.job.name"};
+/* lengths precomputed: this table is checked for every resource attribute of every row */
+#define IDX_(lit) {(lit), sizeof(lit) - 1}
+static const ig_str INDEX_ATTRS[] = {
+    IDX_("service.name"),
+    IDX_("service.namespace"),
+    IDX_("service.instance.id"),
+    IDX_("deployment.environment"),
+    IDX_("deployment.environment.name"),
+    IDX_("cloud.region"),
+    IDX_("cloud.availability_zone"),
+    IDX_("k8s.cluster.name"),
+    IDX_("k8s.namespace.name"),
+    IDX_("k8s.pod.name"),
+    IDX_("k8s.container.name"),
+    IDX_("container.name"),
+    IDX_("k8s.replicaset.name"),
+    IDX_("k8s.deployment.name"),
+    IDX_("k8s.statefulset.name"),
+    IDX_("k8s.daemonset.name"),
+    IDX_("k8s.cronjob.name"),
+    IDX_("k8s.job.name"),
+};
+#undef IDX_
 
 static const char *const SERVICE_DISCOVERY[] = {"service",
                                                 "app",
@@ -251,7 +256,7 @@ static const char *const LEVEL_FIELDS[] = {
 static bool is_index_attr(ig_str k)
 {
     for (size_t i = 0; i < sizeof INDEX_ATTRS / sizeof INDEX_ATTRS[0]; i++)
-        if (ig_str_eq_cstr(k, INDEX_ATTRS[i]))
+        if (k.len == INDEX_ATTRS[i].len && memcmp(k.ptr, INDEX_ATTRS[i].ptr, k.len) == 0)
             return true;
     return false;
 }
@@ -486,13 +491,15 @@ static int emit_row(scan *s, size_t j, ig_str line, int64_t ts_us)
         bool have_service = false;
         for (size_t i = 0; i < nr; i++) {
             ig_str k = s->tmp[i].name;
-            if (ig_str_eq_cstr(k, "service.name") && s->tmp[i].value.len)
+            bool is_service = k.len == sizeof "service.name" - 1 &&
+                              memcmp(k.ptr, "service.name", k.len) == 0;
+            if (is_service && s->tmp[i].value.len)
                 have_service = true;
             ig_str nk = lq__otlp_name(a, k);
             if (!nk.ptr)
                 continue; /* a name Loki would reject: not representable as a label */
             if (is_index_attr(k)) {
-                if (!ig_str_eq_cstr(k, "service.name"))
+                if (!is_service)
                     add(sv, &ns, maxl - 2, nk, s->tmp[i].value);
             } else {
                 add(mv, &nm, maxl, nk, s->tmp[i].value);
