@@ -949,6 +949,29 @@ static void w_new_snapshot(json_writer *w, const ice_metadata *b, const ice_snap
     json_w_obj_end(w);
 }
 
+/* The next version's metadata-log: the base's entries (the newest
+ * ICE_METADATA_LOG_MAX - 1 of them) and then the base file itself. */
+static void write_metadata_log(json_writer *w, const ice_metadata *b, ig_str base_location)
+{
+    json_w_arr_begin(w);
+    size_t keep = ICE_METADATA_LOG_MAX - 1;
+    size_t from = b->nmetadata_log > keep ? b->nmetadata_log - keep : 0;
+    for (size_t i = from; i < b->nmetadata_log; i++) {
+        json_w_obj_begin(w);
+        K(w, "timestamp-ms");
+        json_w_i64(w, b->metadata_log[i].timestamp_ms);
+        K(w, "metadata-file");
+        json_w_str(w, b->metadata_log[i].metadata_file);
+        json_w_obj_end(w);
+    }
+    json_w_obj_begin(w);
+    K(w, "timestamp-ms");
+    json_w_i64(w, b->last_updated_ms);
+    K(w, "metadata-file");
+    json_w_str(w, base_location);
+    json_w_obj_end(w);
+    json_w_arr_end(w);
+}
 static int w_member(json_writer *w, const ice_metadata *b, ig_str key, ig_str raw,
                     ig_str base_location, const ice_snapshot_new *s, int64_t updated_ms,
                     ig_errbuf *eb)
@@ -1004,24 +1027,7 @@ static int w_member(json_writer *w, const ice_metadata *b, ig_str key, ig_str ra
         json_w_obj_end(w);
         json_w_arr_end(w);
     } else if (ig_str_eq_cstr(key, "metadata-log")) {
-        json_w_arr_begin(w);
-        size_t keep = ICE_METADATA_LOG_MAX - 1;
-        size_t from = b->nmetadata_log > keep ? b->nmetadata_log - keep : 0;
-        for (size_t i = from; i < b->nmetadata_log; i++) {
-            json_w_obj_begin(w);
-            K(w, "timestamp-ms");
-            json_w_i64(w, b->metadata_log[i].timestamp_ms);
-            K(w, "metadata-file");
-            json_w_str(w, b->metadata_log[i].metadata_file);
-            json_w_obj_end(w);
-        }
-        json_w_obj_begin(w);
-        K(w, "timestamp-ms");
-        json_w_i64(w, b->last_updated_ms);
-        K(w, "metadata-file");
-        json_w_str(w, base_location);
-        json_w_obj_end(w);
-        json_w_arr_end(w);
+        write_metadata_log(w, b, base_location);
     } else {
         json_w_raw(w, raw);
     }
@@ -1177,24 +1183,7 @@ static int w_expire_member(json_writer *w, const ice_metadata *b, ig_str key, ig
         json_reader_free(&r);
         json_w_arr_end(w);
     } else if (ig_str_eq_cstr(key, "metadata-log")) {
-        json_w_arr_begin(w);
-        size_t keep = ICE_METADATA_LOG_MAX - 1;
-        size_t from = b->nmetadata_log > keep ? b->nmetadata_log - keep : 0;
-        for (size_t i = from; i < b->nmetadata_log; i++) {
-            json_w_obj_begin(w);
-            K(w, "timestamp-ms");
-            json_w_i64(w, b->metadata_log[i].timestamp_ms);
-            K(w, "metadata-file");
-            json_w_str(w, b->metadata_log[i].metadata_file);
-            json_w_obj_end(w);
-        }
-        json_w_obj_begin(w);
-        K(w, "timestamp-ms");
-        json_w_i64(w, b->last_updated_ms);
-        K(w, "metadata-file");
-        json_w_str(w, base_location);
-        json_w_obj_end(w);
-        json_w_arr_end(w);
+        write_metadata_log(w, b, base_location);
     } else {
         json_w_raw(w, raw);
     }
