@@ -1557,6 +1557,27 @@ static int agg_cb(void *ctx, const lq_entry *e)
     return rc;
 }
 
+/* The start of the index and detected-* handlers: the tenant(s), then the time range
+ * parameters within the tenant's max query length. false: answered already. */
+static bool open_ranged_query(lq_loki_api *api, ig_http_req *req, ig_http_resp *resp, qctx *q,
+                              qparams *p)
+{
+    if (!open_query(api, req, resp, q))
+        return false;
+    if (!read_params(req, resp, false, INT64_MAX, p, false) || !check_length(q, resp, p)) {
+        close_query(q);
+        return false;
+    }
+    return true;
+}
+
+static void acoll_init(acoll *c)
+{
+    *c = (acoll){0};
+    ig_map_init(&c->streams, MAX_NAMES);
+    ig_buf_init(&c->tmp, 1u << 20);
+}
+
 static void acoll_free(acoll *c)
 {
     size_t it = 0;
@@ -1593,18 +1614,13 @@ static bool agg_scan(qctx *q, ig_http_req *req, ig_http_resp *resp, const qparam
 static int h_index_stats(ig_http_req *req, ig_http_resp *resp, void *ud)
 {
     qctx q;
-    if (!open_query(ud, req, resp, &q))
-        return 0;
     qparams p;
-    if (!read_params(req, resp, false, INT64_MAX, &p, false) || !check_length(&q, resp, &p)) {
-        close_query(&q);
+    if (!open_ranged_query(ud, req, resp, &q, &p))
         return 0;
-    }
     ig_arena a;
     ig_arena_init(&a, QUERY_ARENA_CAP);
-    acoll c = {0};
-    ig_map_init(&c.streams, MAX_NAMES);
-    ig_buf_init(&c.tmp, 1u << 20);
+    acoll c;
+    acoll_init(&c);
     logql_log log;
     if (agg_scan(&q, req, resp, &p, &a, &c, &log)) {
         uint64_t entries = 0, bytes = 0;
@@ -1663,13 +1679,9 @@ static int put_secs(ig_buf *b, int64_t ns)
 static int h_volume(ig_http_req *req, ig_http_resp *resp, void *ud)
 {
     qctx q;
-    if (!open_query(ud, req, resp, &q))
-        return 0;
     qparams p;
-    if (!read_params(req, resp, false, INT64_MAX, &p, false) || !check_length(&q, resp, &p)) {
-        close_query(&q);
+    if (!open_ranged_query(ud, req, resp, &q, &p))
         return 0;
-    }
     int64_t limit = 100;
     ig_str v;
     if (ig_http_param(req, "limit", &v) && v.len)
@@ -1677,9 +1689,8 @@ static int h_volume(ig_http_req *req, ig_http_resp *resp, void *ud)
     bool by_labels = ig_http_param(req, "aggregateBy", &v) && ig_str_eq_cstr(v, "labels");
     ig_arena a;
     ig_arena_init(&a, QUERY_ARENA_CAP);
-    acoll c = {0};
-    ig_map_init(&c.streams, MAX_NAMES);
-    ig_buf_init(&c.tmp, 1u << 20);
+    acoll c;
+    acoll_init(&c);
     logql_log log;
     ig_map groups;
     ig_map_init(&groups, MAX_NAMES);
@@ -1898,13 +1909,9 @@ static size_t volume_targets(ig_http_req *req, const logql_log *log, ig_str *tar
 static int h_volume_range(ig_http_req *req, ig_http_resp *resp, void *ud)
 {
     qctx q;
-    if (!open_query(ud, req, resp, &q))
-        return 0;
     qparams p;
-    if (!read_params(req, resp, false, INT64_MAX, &p, false) || !check_length(&q, resp, &p)) {
-        close_query(&q);
+    if (!open_ranged_query(ud, req, resp, &q, &p))
         return 0;
-    }
     int64_t limit = 100;
     ig_str v;
     if (ig_http_param(req, "limit", &v) && v.len)
@@ -2010,18 +2017,13 @@ static int name_cmp(const void *a, const void *b)
 static int h_detected_labels(ig_http_req *req, ig_http_resp *resp, void *ud)
 {
     qctx q;
-    if (!open_query(ud, req, resp, &q))
-        return 0;
     qparams p;
-    if (!read_params(req, resp, false, INT64_MAX, &p, false) || !check_length(&q, resp, &p)) {
-        close_query(&q);
+    if (!open_ranged_query(ud, req, resp, &q, &p))
         return 0;
-    }
     ig_arena a;
     ig_arena_init(&a, QUERY_ARENA_CAP);
-    acoll c = {0};
-    ig_map_init(&c.streams, MAX_NAMES);
-    ig_buf_init(&c.tmp, 1u << 20);
+    acoll c;
+    acoll_init(&c);
     logql_log log;
     for (int i = 0; i < q.t.ntenants; i++)
         q.ts[i].labels_only = true; /* label names and values need no line */
@@ -2211,13 +2213,9 @@ static int df_add(ig_map *fields, ig_str name, ig_str value, unsigned parser)
 static int detected(ig_http_req *req, ig_http_resp *resp, void *ud, ig_str field)
 {
     qctx q;
-    if (!open_query(ud, req, resp, &q))
-        return 0;
     qparams p;
-    if (!read_params(req, resp, false, INT64_MAX, &p, false) || !check_length(&q, resp, &p)) {
-        close_query(&q);
+    if (!open_ranged_query(ud, req, resp, &q, &p))
         return 0;
-    }
     int64_t line_limit = 1000, limit = 1000;
     ig_str v;
     if (ig_http_param(req, "line_limit", &v) && v.len)
