@@ -16,10 +16,9 @@
 #include "icegate/maintain.h"
 #include "icegate/time.h"
 
-static char pg_uri[512];
-static char pg_dir[64];
+#include "pg_server.h"
+
 static char sq_dir[64];
-#define PG_BIN "/usr/lib/postgresql/15/bin"
 
 static int group_setup(void **state)
 {
@@ -27,34 +26,7 @@ static int group_setup(void **state)
     snprintf(sq_dir, sizeof sq_dir, "/tmp/ig_lease_test.XXXXXX");
     if (!mkdtemp(sq_dir))
         return -1;
-    const char *env = getenv("ICEGATE_TEST_PG_URI");
-    if (env && env[0]) {
-        snprintf(pg_uri, sizeof pg_uri, "%s", env);
-        return 0;
-    }
-    if (access(PG_BIN "/initdb", X_OK) != 0)
-        return 0;
-    snprintf(pg_dir, sizeof pg_dir, "/tmp/ig_lease_pg.XXXXXX");
-    if (!mkdtemp(pg_dir)) {
-        pg_dir[0] = 0;
-        return 0;
-    }
-    const char *as = getuid() == 0 ? "runuser -u postgres -- " : "";
-    char cmd[1024];
-    if (getuid() == 0) {
-        snprintf(cmd, sizeof cmd, "chown postgres %s", pg_dir);
-        if (system(cmd) != 0)
-            return 0;
-    }
-    snprintf(cmd, sizeof cmd,
-             "%s" PG_BIN "/initdb -D %s/db -A trust -U ig >%s/initdb.log 2>&1 && "
-             "%s" PG_BIN "/pg_ctl -D %s/db -o \"-k %s -h '' -F\" -l %s/log -w -t 30 start "
-             ">/dev/null 2>&1",
-             as, pg_dir, pg_dir, as, pg_dir, pg_dir, pg_dir);
-    if (system(cmd) == 0)
-        snprintf(pg_uri, sizeof pg_uri, "postgresql://ig@/postgres?host=%s", pg_dir);
-    else
-        fprintf(stderr, "# no PostgreSQL for this run (see %s)\n", pg_dir);
+    test_pg_start("lease");
     return 0;
 }
 
@@ -65,15 +37,7 @@ static int group_teardown(void **state)
     snprintf(cmd, sizeof cmd, "rm -rf %s", sq_dir);
     if (system(cmd) != 0)
         fprintf(stderr, "# rm failed\n");
-    if (!pg_dir[0])
-        return 0;
-    snprintf(cmd, sizeof cmd, "%s" PG_BIN "/pg_ctl -D %s/db -m immediate -w stop >/dev/null 2>&1",
-             getuid() == 0 ? "runuser -u postgres -- " : "", pg_dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "# pg_ctl stop failed\n");
-    snprintf(cmd, sizeof cmd, "rm -rf %s", pg_dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "# rm failed\n");
+    test_pg_stop();
     return 0;
 }
 
